@@ -1,0 +1,147 @@
+"""ScoreCounts: the one sufficient statistic of a model's scores against its labels.
+
+Every figure downstream (curves, metrics, outcomes, bootstrap) is computed from a ScoreCounts, never from
+raw rows again. It depends on nothing but numpy; the builders (numpy arrays, DuckDB files) live in
+:mod:`metricbridge.loading`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS"]
+
+CountingMode = Literal["exact", "binned"]
+
+# Per-cell arrays, in the order `to_frame` shows them.
+CELL_FIELDS = ("scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums")
+
+
+def _frozen(mapping: Mapping[str, np.ndarray] | None) -> Mapping[str, np.ndarray]:
+    return MappingProxyType({name: np.asarray(values) for name, values in (mapping or {}).items()})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ScoreCounts:
+    """Counts of one model's items per cell, a cell being (score, label, *extra keys).
+
+    Element ``i`` of every array describes cell ``i``:
+
+    - ``scores``: the distinct score (exact mode) or the lowest score edge of the bin (binned mode); flagging
+      with ``score >= scores[i]`` flags exactly the cells whose score is at least that, in both modes.
+    - ``labels``: 1 for positives, 0 for negatives (int8).
+    - ``rows``: how many data rows fall in the cell (int64).
+    - ``weights``: the weighted count of items (equals ``rows`` without a weight column).
+    - ``score_sums``: sum of weight x raw score, so mean scores survive binning.
+    - ``brier_sums``: sum of weight x (label - raw score)^2.
+    - ``log_loss_sums``: sum of weight x -log(p), p the raw score of the true class clipped to
+      [eps, 1 - eps] as scikit-learn does; meaningful only when ``is_probability``.
+    - ``keys[name]``: the value of an extra key column (a status-quo decision, a segment) in the cell.
+    - ``sums[name]``: the sum of weight x a declared value column (an amount) over the cell's rows.
+
+    ``score_min``/``score_max`` are the raw score range, kept because binning hides the top of it.
+    ``mode`` says how cells were formed and ``bins`` the bin count asked for in binned mode.
+    """
+
+    scores: np.ndarray
+    labels: np.ndarray
+    rows: np.ndarray
+    weights: np.ndarray
+    score_sums: np.ndarray
+    brier_sums: np.ndarray
+    log_loss_sums: np.ndarray
+    score_min: float
+    score_max: float
+    mode: CountingMode = "exact"
+    bins: int | None = None
+    keys: Mapping[str, np.ndarray] = field(default_factory=dict)
+    sums: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise dtypes once, here
+        set_(self, "scores", np.asarray(self.scores, dtype=np.float64))
+        set_(self, "labels", np.asarray(self.labels, dtype=np.int8))
+        set_(self, "rows", np.asarray(self.rows, dtype=np.int64))
+        for name in ("weights", "score_sums", "brier_sums", "log_loss_sums"):
+            set_(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        set_(self, "keys", _frozen(self.keys))
+        set_(self, "sums", _frozen(self.sums))
+        n_cells = self.scores.shape[0]
+        arrays = {name: getattr(self, name) for name in CELL_FIELDS} | dict(self.keys) | dict(self.sums)
+        for name, values in arrays.items():
+            if values.shape != (n_cells,):
+                raise ValueError(f"ScoreCounts.{name} has shape {values.shape}, expected ({n_cells},)")
+        if n_cells and not np.isin(self.labels, (0, 1)).all():
+            raise ValueError("ScoreCounts.labels must be 0 or 1")
+        if self.mode not in ("exact", "binned"):
+            raise ValueError(f"ScoreCounts.mode must be 'exact' or 'binned', not {self.mode!r}")
+
+    @property
+    def cells(self) -> int:
+        return int(self.scores.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        """Number of data rows counted."""
+        return int(self.rows.sum())
+
+    @property
+    def n(self) -> float:
+        """Weighted number of items."""
+        return float(self.weights.sum())
+
+    @property
+    def positives(self) -> float:
+        """Weighted number of positive items."""
+        return float(self.weights[self.labels == 1].sum())
+
+    @property
+    def negatives(self) -> float:
+        return float(self.weights[self.labels == 0].sum())
+
+    @property
+    def prevalence(self) -> float | None:
+        """Share of positives (weighted); None when there are no items."""
+        return self.positives / self.n if self.n > 0 else None
+
+    @property
+    def is_probability(self) -> bool:
+        """Whether every raw score lies in [0, 1], so Brier, log loss and calibration mean something."""
+        return bool(self.cells) and 0.0 <= self.score_min and self.score_max <= 1.0
+
+    @property
+    def is_hard_decision(self) -> bool:
+        """Whether the scores are 0/1 decisions, which give a single operating point."""
+        return bool(self.cells) and self.mode == "exact" and bool(np.isin(self.scores, (0.0, 1.0)).all())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cell, long form."""
+        columns = {name: getattr(self, name) for name in CELL_FIELDS}
+        columns |= {f"key:{name}": values for name, values in self.keys.items()}
+        columns |= {f"sum:{name}": values for name, values in self.sums.items()}
+        return pd.DataFrame(columns)
+
+    def merge(self, other: ScoreCounts) -> ScoreCounts:
+        """Counts of both inputs together (two parts of one evaluation set, counted apart)."""
+        if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums):
+            raise ValueError("cannot merge ScoreCounts with different keys or sums")
+        if self.mode != other.mode:
+            raise ValueError("cannot merge exact and binned ScoreCounts")
+        both = pd.concat([self.to_frame(), other.to_frame()], ignore_index=True)
+        group_by = ["scores", "labels", *(f"key:{name}" for name in self.keys)]
+        merged = both.groupby(group_by, sort=True, dropna=False).sum().reset_index()
+        return ScoreCounts(
+            **{name: merged[name].to_numpy() for name in CELL_FIELDS},
+            score_min=min(self.score_min, other.score_min),
+            score_max=max(self.score_max, other.score_max),
+            mode=self.mode,
+            bins=self.bins,
+            keys={name: merged[f"key:{name}"].to_numpy() for name in self.keys},
+            sums={name: merged[f"sum:{name}"].to_numpy() for name in self.sums},
+        )

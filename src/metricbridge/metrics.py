@@ -1,0 +1,143 @@
+"""Threshold-free metrics and the evaluation summary of one model, from ScoreCounts and its curve.
+
+Conventions follow scikit-learn (the reference in the tests); a metric that needs both classes is None
+when one is missing, and :func:`single_class_warning` says why in words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metricbridge.counts import ScoreCounts
+from metricbridge.curve import ThresholdCurve, curve_from_counts
+
+__all__ = [
+    "roc_auc", "average_precision", "brier", "log_loss", "calibration_table", "single_class_warning",
+    "Evaluation", "evaluate_counts",
+]
+
+
+def roc_auc(curve: ThresholdCurve) -> float | None:
+    """Area under the ROC curve (trapezoids, ties as diagonal steps); None without both classes."""
+    if curve.positives <= 0 or curve.negatives <= 0:
+        return None
+    return float(np.trapezoid(curve.recall, curve.fpr))
+
+
+def average_precision(curve: ThresholdCurve) -> float | None:
+    """Sum of precision x recall increase over thresholds (no interpolation); None without positives."""
+    if curve.positives <= 0:
+        return None
+    recall_gain = np.diff(curve.recall)
+    return float(np.sum(recall_gain * np.nan_to_num(curve.precision[1:])))
+
+
+def brier(counts: ScoreCounts) -> float | None:
+    """Mean squared gap between score and label; None unless every score lies in [0, 1]."""
+    if not counts.is_probability or counts.n <= 0:
+        return None
+    return float(counts.brier_sums.sum() / counts.n)
+
+
+def log_loss(counts: ScoreCounts) -> float | None:
+    """Mean negative log-likelihood of the labels; None unless every score lies in [0, 1]."""
+    if not counts.is_probability or counts.n <= 0:
+        return None
+    return float(counts.log_loss_sums.sum() / counts.n)
+
+
+def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
+    """Reliability table over ``bins`` equal-width score bins of [0, 1] (scikit-learn's "uniform").
+
+    One row per non-empty bin: ``bin_low``, ``bin_high``, ``rows``, ``weight``, ``mean_score`` (the
+    predicted rate) and ``observed_rate`` (the share of positives). Cells are placed by their mean
+    score: exact in exact mode; binned mode puts the edges k/10 among its bin edges, so with the
+    default 10 bins no score bin straddles a calibration bin.
+    Empty for scores that are not probabilities.
+    """
+    columns = ["bin_low", "bin_high", "rows", "weight", "mean_score", "observed_rate"]
+    if not counts.is_probability:
+        return pd.DataFrame(columns=columns)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    if counts.mode == "exact":
+        cell_scores = counts.scores  # the score itself: a mean of equal floats can drift over an edge
+    else:
+        cell_scores = np.divide(counts.score_sums, counts.weights, out=counts.scores.copy(),
+                                where=counts.weights > 0)
+    bin_ids = np.searchsorted(edges[1:-1], cell_scores, side="left")  # as sklearn: (low, high]
+    weight = np.bincount(bin_ids, weights=counts.weights, minlength=bins)
+    table = pd.DataFrame({
+        "bin_low": edges[:-1],
+        "bin_high": edges[1:],
+        "rows": np.bincount(bin_ids, weights=counts.rows, minlength=bins).astype(np.int64),
+        "weight": weight,
+        "mean_score": np.bincount(bin_ids, weights=counts.score_sums, minlength=bins) / np.where(
+            weight > 0, weight, 1.0),
+        "observed_rate": np.bincount(bin_ids, weights=counts.weights * counts.labels, minlength=bins)
+        / np.where(weight > 0, weight, 1.0),
+    })
+    return table[table["weight"] > 0].reset_index(drop=True)
+
+
+def single_class_warning(counts: ScoreCounts, *, name: str = "the scores") -> str | None:
+    """Why metrics that need both classes are missing, or None when both classes are present."""
+    if counts.positives > 0 and counts.negatives > 0:
+        return None
+    missing = "positive" if counts.positives <= 0 else "negative"
+    return (
+        f"Every labelled item for {name} is {'negative' if missing == 'positive' else 'positive'}: with no "
+        f"{missing} items, ROC AUC{', average precision' if missing == 'positive' else ''} and the rates "
+        f"that divide by the {missing}s cannot be computed and are left empty. Evaluate on data that "
+        "holds both classes."
+    )
+
+
+def _clean(value: float | None) -> float | None:
+    """NaN and None both become None (JSON null)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Evaluation:
+    """Every figure of one model: threshold-free metrics and the operating point at ``threshold``."""
+
+    name: str
+    counts: ScoreCounts
+    curve: ThresholdCurve
+    threshold: float
+
+    @property
+    def at_threshold(self) -> dict[str, float]:
+        return self.curve.at(self.threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the CLI (figures unrounded, NaN as null)."""
+        counts, curve = self.counts, self.curve
+        return {
+            "name": self.name,
+            "rows": counts.n_rows,
+            "n": counts.n,
+            "positives": counts.positives,
+            "prevalence": _clean(counts.prevalence),
+            "counting": {"mode": counts.mode, "cells": counts.cells, "bins": counts.bins},
+            "score_range": [counts.score_min, counts.score_max],
+            "hard_decisions": counts.is_hard_decision,
+            "roc_auc": roc_auc(curve),
+            "average_precision": average_precision(curve),
+            "brier": brier(counts),
+            "log_loss": log_loss(counts),
+            "threshold": self.threshold,
+            "at_threshold": {key: _clean(value) for key, value in self.at_threshold.items()},
+        }
+
+
+def evaluate_counts(name: str, counts: ScoreCounts, *, threshold: float) -> Evaluation:
+    """Build the curve of ``counts`` and bundle it with the threshold for reporting."""
+    return Evaluation(name=name, counts=counts, curve=curve_from_counts(counts), threshold=threshold)
