@@ -212,7 +212,8 @@ def counts_from_table(
         con.register("__mb_edges", edges)
         cell = "e.edge"
         source = f"({base}) AS r ASOF JOIN __mb_edges AS e ON r.s >= e.edge"
-    ll = "-ln(CASE WHEN y = 1 THEN greatest(least(s, 1 - ?), ?) ELSE 1 - greatest(least(s, 1 - ?), ?) END)"
+    clipped = f"greatest(least(s, {1 - _EPS!r}), {_EPS!r})"  # constants, not user data
+    ll = f"-ln(CASE WHEN y = 1 THEN {clipped} ELSE 1 - {clipped} END)"
     key_cols = "".join(f", k{i}" for i in range(len(keys)))
     query = (
         f"SELECT {cell} AS score, y{key_cols}, count(*) AS rows, sum(w) AS weight, sum(w * s) AS score_sum,"
@@ -221,7 +222,7 @@ def counts_from_table(
         + f" FROM {source} GROUP BY ALL ORDER BY score, y{key_cols}"
     )
     try:
-        cells = con.execute(query, params + [_EPS] * 4).fetchnumpy()
+        cells = con.execute(query, params).fetchnumpy()
     finally:
         if chosen == "binned":
             con.unregister("__mb_edges")

@@ -1,0 +1,103 @@
+"""Evaluate every score column of a predictions file: the one call behind the CLI, the app and Python use."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metricbridge.errors import InputError
+from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
+from metricbridge.loading.builders import CountingRequest
+from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
+
+__all__ = ["EvaluationReport", "default_threshold", "evaluate_predictions", "evaluate_file",
+           "PROBABILITY_THRESHOLD"]
+
+PROBABILITY_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class EvaluationReport:
+    """Every model of one file evaluated at one threshold, with what was guessed and what to beware of."""
+
+    predictions: Predictions
+    models: tuple[Evaluation, ...]
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    def model(self, name: str) -> Evaluation:
+        return next(m for m in self.models if m.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON object."""
+        p = self.predictions
+        return {
+            "file": p.file.strip("'"),
+            "label": p.label,
+            "positive": p.positive,
+            "weight": p.weight,
+            "rows_in_file": p.table.n_rows,
+            "dropped_rows": p.dropped_rows,
+            "models": [model.to_dict() for model in self.models],
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
+
+
+def default_threshold(is_probability: bool, *, file: str, column: str, low: float,
+                      high: float) -> float:
+    """0.5 for probability scores; otherwise the caller must name a threshold, and the message says so."""
+    if is_probability:
+        return PROBABILITY_THRESHOLD
+    raise InputError(
+        f"{file}: score column {column!r} holds values outside [0, 1] (from {low:g} to {high:g}), so these are "
+        "not probabilities and 0.5 means nothing for them. Give the threshold to flag at with --threshold "
+        "(for a margin, --threshold 0 is the usual decision boundary), or set it in the app.")
+
+
+def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
+                         mode: CountingRequest = "auto", bins: int = DEFAULT_BINS) -> EvaluationReport:
+    """Count, cumulate and summarise every score column of ``predictions``."""
+    if threshold is not None and not math.isfinite(threshold):
+        raise InputError(f"the threshold must be a finite number, not {threshold!r}.")
+    models, notes, warnings = [], list(predictions.notes), list(predictions.warnings)
+    for column in predictions.scores:
+        counts = predictions.counts(column, mode=mode, bins=bins)
+        chosen = threshold if threshold is not None else default_threshold(
+            counts.is_probability, file=predictions.file, column=column, low=counts.score_min,
+            high=counts.score_max)
+        models.append(evaluate_counts(column, counts, threshold=chosen))
+        if counts.is_hard_decision:
+            notes.append(f"{column!r} holds 0/1 decisions, not scores: it has a single operating point, so its "
+                         "curves are a single step and the threshold only matters above 0 and up to 1.")
+        if counts.mode == "binned":
+            notes.append(f"{column!r}: more than 100,000 distinct scores, counted in {counts.bins:,} bins "
+                         "(binned AUC and AP stay within 0.001 of exact).")
+    single_class = single_class_warning(models[0].counts, name=predictions.file) if models else None
+    if single_class and not predictions.warnings:
+        warnings.append(single_class)
+    return EvaluationReport(predictions=predictions, models=tuple(models), notes=tuple(notes),
+                            warnings=tuple(warnings))
+
+
+def evaluate_file(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    label: str | None = None,
+    scores: Sequence[str] = (),
+    positive: str | None = None,
+    weight: str | None = None,
+    id: str | None = None,
+    drop_missing: bool = False,
+    threshold: float | None = None,
+    mode: CountingRequest = "auto",
+    bins: int = DEFAULT_BINS,
+) -> EvaluationReport:
+    """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions`)."""
+    predictions = load_predictions(path, name=name, label=label, scores=scores, positive=positive,
+                                   weight=weight, id=id, drop_missing=drop_missing)
+    return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins)
