@@ -1,0 +1,127 @@
+"""The command line: JSON figures equal scikit-learn's, bad input exits 2 with a message and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, precision_score, roc_auc_score
+
+from metricbridge.cli import main
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+@pytest.fixture
+def two_models(tmp_path) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(11)
+    n = 569
+    y = rng.integers(0, 2, n)
+    frame = pd.DataFrame({
+        "id": [f"c{i}" for i in range(n)], "target": y,
+        "score_a": np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(3),
+        "score_b": rng.random(n).round(2), "w": rng.uniform(0.5, 2, n).round(2),
+    })
+    path = tmp_path / "two.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def _json(capsys, *argv: str) -> dict:
+    assert main(["evaluate", *argv, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # exactly one JSON object on stdout
+    return json.loads(out)
+
+
+def test_json_has_one_entry_per_score_column_with_figures_from_scikit_learn(two_models, capsys):
+    path, frame = two_models
+    result = _json(capsys, str(path), "--threshold", "0.45")
+    assert result["file"] == "two.csv" and [m["name"] for m in result["models"]] == ["score_a", "score_b"]
+    for model in result["models"]:
+        s, y = frame[model["name"]], frame["target"]
+        assert model["n"] == len(frame) and model["positives"] == y.sum()
+        assert model["prevalence"] == pytest.approx(y.mean(), abs=1e-15)
+        assert model["roc_auc"] == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+        assert model["average_precision"] == pytest.approx(average_precision_score(y, s), abs=1e-9)
+        assert model["brier"] == pytest.approx(brier_score_loss(y, s), abs=1e-9)
+        assert model["log_loss"] == pytest.approx(log_loss(y, s), abs=1e-9)
+        at = model["at_threshold"]
+        assert model["threshold"] == 0.45
+        assert at["tp"] == ((s >= 0.45) & (y == 1)).sum() and at["fp"] == ((s >= 0.45) & (y == 0)).sum()
+        assert at["precision"] == pytest.approx(precision_score(y, s >= 0.45), abs=1e-12)
+
+
+def test_weights_and_a_chosen_score(two_models, capsys):
+    path, frame = two_models
+    result = _json(capsys, str(path), "--score", "score_b", "--weight", "w", "--id", "id")
+    (model,) = result["models"]
+    assert model["rows"] == len(frame) and model["n"] == pytest.approx(frame["w"].sum())
+    assert model["roc_auc"] == pytest.approx(roc_auc_score(frame["target"], frame["score_b"],
+                                                           sample_weight=frame["w"]), abs=1e-9)
+    assert model["threshold"] == 0.5
+
+
+def test_binned_counting_is_reported_and_close_to_exact(two_models, capsys):
+    path, _ = two_models
+    exact = _json(capsys, str(path), "--score", "score_a")["models"][0]
+    binned = _json(capsys, str(path), "--score", "score_a", "--bins", "50")["models"][0]
+    assert binned["counting"] == {"mode": "binned", "cells": binned["counting"]["cells"], "bins": 50}
+    assert exact["counting"]["mode"] == "exact"
+    assert binned["roc_auc"] == pytest.approx(exact["roc_auc"], abs=0.01)
+    assert binned["brier"] == pytest.approx(exact["brier"], abs=1e-12)
+
+
+def test_text_summary_speaks_in_counts(two_models, capsys):
+    path, frame = two_models
+    assert main(["evaluate", str(path), "--score", "score_a"]) == 0
+    out = capsys.readouterr().out
+    caught = int(((frame["score_a"] >= 0.5) & (frame["target"] == 1)).sum())
+    assert f"catches {caught} of {frame['target'].sum()} positives" in out
+    assert "Guessed label: 'target'" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    ([str(BAD / "text_in_score.csv")], "row 4: 'high'"),
+    ([str(BAD / "scores_outside_unit.csv")], "--threshold"),
+    ([str(BAD / "missing_scores.csv")], "--drop-missing"),
+    (["no/such/file.csv"], "no such file"),
+    ([str(BAD / "empty.csv"), "--bins", "1"], "at least 2 bins"),
+    ([str(BAD / "empty.csv"), "--threshold", "high"], "invalid float value"),
+])
+def test_bad_input_exits_2_with_the_message_on_stderr(argv, fragment, capsys):
+    try:
+        code = main(["evaluate", *argv])
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert fragment in captured.err and "Traceback" not in captured.err
+
+
+def test_python_dash_m_runs_the_same_command_and_never_shows_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "metricbridge", "evaluate", str(BAD / "binary_blob.csv")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "binary_blob.csv" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_margin_with_a_threshold_evaluates(capsys):
+    result = _json(capsys, str(BAD / "scores_outside_unit.csv"), "--threshold", "0")
+    model = result["models"][0]
+    assert model["brier"] is None and model["log_loss"] is None and model["roc_auc"] == 1.0
+    assert model["at_threshold"]["tp"] == 2 and model["at_threshold"]["fp"] == 0
+
+
+def test_a_single_class_warns_on_stderr(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    path.write_text("label,score\n1,0.2\n1,0.9\n")
+    assert main(["evaluate", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["models"][0]["roc_auc"] is None
+    assert captured.err.startswith("warning: ") and "positive" in captured.err
