@@ -79,7 +79,7 @@ def test_common_delimiters_and_line_ends_read_the_same(tmp_path, delimiter, newl
     path = _write(tmp_path, "p.csv", "\n".join(rows) + "\n", newline=newline)
     report = evaluate_file(path)
     assert report.model("score").to_dict()["roc_auc"] == pytest.approx(5 / 6)
-    assert report.predictions.preview()["note"].iloc[0] == f'a{delimiter} quoted, "cell"'
+    assert report.data.preview["note"].iloc[0] == f'a{delimiter} quoted, "cell"'
 
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-8", b""), ("latin-1", b"")])
@@ -156,7 +156,7 @@ def test_two_strings_with_the_positive_named(tmp_path):
 
 def test_drop_missing_drops_and_says_how_many():
     report = evaluate_file(BAD / "missing_scores.csv", drop_missing=True)
-    assert report.predictions.dropped_rows == 2 and report.models[0].counts.n_rows == 3
+    assert report.data.dropped_rows == 2 and report.models[0].counts.n_rows == 3
     assert any("dropped 2 rows" in note for note in report.notes)
 
 

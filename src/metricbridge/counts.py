@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -23,8 +22,9 @@ CountingMode = Literal["exact", "binned"]
 CELL_FIELDS = ("scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums")
 
 
-def _frozen(mapping: Mapping[str, np.ndarray] | None) -> Mapping[str, np.ndarray]:
-    return MappingProxyType({name: np.asarray(values) for name, values in (mapping or {}).items()})
+def _arrays(mapping: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """A private copy (a plain dict, so ScoreCounts pickles for caching)."""
+    return {name: np.asarray(values) for name, values in (mapping or {}).items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -70,8 +70,8 @@ class ScoreCounts:
         set_(self, "rows", np.asarray(self.rows, dtype=np.int64))
         for name in ("weights", "score_sums", "brier_sums", "log_loss_sums"):
             set_(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-        set_(self, "keys", _frozen(self.keys))
-        set_(self, "sums", _frozen(self.sums))
+        set_(self, "keys", _arrays(self.keys))
+        set_(self, "sums", _arrays(self.sums))
         n_cells = self.scores.shape[0]
         arrays = {name: getattr(self, name) for name in CELL_FIELDS} | dict(self.keys) | dict(self.sums)
         for name, values in arrays.items():

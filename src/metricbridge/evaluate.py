@@ -4,26 +4,59 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from metricbridge.errors import InputError
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
 
-__all__ = ["EvaluationReport", "default_threshold", "evaluate_predictions", "evaluate_file",
+__all__ = ["DataSummary", "EvaluationReport", "default_threshold", "evaluate_predictions", "evaluate_file",
            "PROBABILITY_THRESHOLD"]
 
 PROBABILITY_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DataSummary:
+    """What was read: the columns in use, the row counts, and a preview (plain data, no connection)."""
+
+    file: str
+    columns: tuple[str, ...]
+    types: dict[str, str]
+    label: str
+    positive: str
+    scores: tuple[str, ...]
+    weight: str | None
+    id: str | None
+    rows_in_file: int
+    rows: int
+    dropped_rows: int
+    positive_rows: int
+    score_ranges: dict[str, dict[str, Any]]
+    preview: pd.DataFrame
+
+    @classmethod
+    def of(cls, predictions: Predictions, *, preview_rows: int = 50) -> DataSummary:
+        profile = predictions.profile()
+        return cls(file=predictions.file.strip("'"), columns=predictions.table.columns,
+                   types=dict(predictions.table.types), label=predictions.label, positive=predictions.positive,
+                   scores=predictions.scores, weight=predictions.weight, id=predictions.id,
+                   rows_in_file=predictions.table.n_rows, rows=predictions.rows,
+                   dropped_rows=predictions.dropped_rows, positive_rows=profile["positive_rows"],
+                   score_ranges=profile["scores"], preview=predictions.preview(preview_rows))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EvaluationReport:
     """Every model of one file evaluated at one threshold, with what was guessed and what to beware of."""
 
-    predictions: Predictions
+    data: DataSummary
     models: tuple[Evaluation, ...]
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -31,16 +64,20 @@ class EvaluationReport:
     def model(self, name: str) -> Evaluation:
         return next(m for m in self.models if m.name == name)
 
+    def at(self, threshold: float) -> EvaluationReport:
+        """The same report with every model at another threshold (no recounting)."""
+        models = tuple(replace(model, threshold=threshold) for model in self.models)
+        return replace(self, models=models)
+
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON object."""
-        p = self.predictions
         return {
-            "file": p.file.strip("'"),
-            "label": p.label,
-            "positive": p.positive,
-            "weight": p.weight,
-            "rows_in_file": p.table.n_rows,
-            "dropped_rows": p.dropped_rows,
+            "file": self.data.file,
+            "label": self.data.label,
+            "positive": self.data.positive,
+            "weight": self.data.weight,
+            "rows_in_file": self.data.rows_in_file,
+            "dropped_rows": self.data.dropped_rows,
             "models": [model.to_dict() for model in self.models],
             "notes": list(self.notes),
             "warnings": list(self.warnings),
@@ -58,18 +95,37 @@ def default_threshold(is_probability: bool, *, file: str, column: str, low: floa
         "(for a margin, --threshold 0 is the usual decision boundary), or set it in the app.")
 
 
+def _median_threshold(evaluation: Evaluation) -> float:
+    """The threshold that flags about half of the items: a neutral start for scores that are not probabilities."""
+    curve = evaluation.curve
+    index = min(int(np.searchsorted(curve.flag_rate[1:], 0.5)) + 1, len(curve.thresholds) - 1)
+    return float(curve.thresholds[index])
+
+
 def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
-                         mode: CountingRequest = "auto", bins: int = DEFAULT_BINS) -> EvaluationReport:
-    """Count, cumulate and summarise every score column of ``predictions``."""
+                         mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
+                         ask_threshold_for_margins: bool = True) -> EvaluationReport:
+    """Count, cumulate and summarise every score column of ``predictions``.
+
+    Without ``threshold``, probability scores are evaluated at 0.5; other scores raise InputError asking for
+    one, unless ``ask_threshold_for_margins`` is False (the app), which starts them at their median score.
+    """
     if threshold is not None and not math.isfinite(threshold):
         raise InputError(f"the threshold must be a finite number, not {threshold!r}.")
     models, notes, warnings = [], list(predictions.notes), list(predictions.warnings)
     for column in predictions.scores:
         counts = predictions.counts(column, mode=mode, bins=bins)
-        chosen = threshold if threshold is not None else default_threshold(
-            counts.is_probability, file=predictions.file, column=column, low=counts.score_min,
-            high=counts.score_max)
-        models.append(evaluate_counts(column, counts, threshold=chosen))
+        if threshold is None and not counts.is_probability and not ask_threshold_for_margins:
+            evaluation = evaluate_counts(column, counts, threshold=0.0)
+            evaluation = replace(evaluation, threshold=_median_threshold(evaluation))
+            notes.append(f"{column!r} holds scores outside [0, 1], not probabilities: the threshold starts at "
+                         f"its median score, {evaluation.threshold:g}; set the one you mean.")
+        else:
+            chosen = threshold if threshold is not None else default_threshold(
+                counts.is_probability, file=predictions.file, column=column, low=counts.score_min,
+                high=counts.score_max)
+            evaluation = evaluate_counts(column, counts, threshold=chosen)
+        models.append(evaluation)
         if counts.is_hard_decision:
             notes.append(f"{column!r} holds 0/1 decisions, not scores: it has a single operating point, so its "
                          "curves are a single step and the threshold only matters above 0 and up to 1.")
@@ -79,7 +135,7 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     single_class = single_class_warning(models[0].counts, name=predictions.file) if models else None
     if single_class and not predictions.warnings:
         warnings.append(single_class)
-    return EvaluationReport(predictions=predictions, models=tuple(models), notes=tuple(notes),
+    return EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
                             warnings=tuple(warnings))
 
 
@@ -96,8 +152,10 @@ def evaluate_file(
     threshold: float | None = None,
     mode: CountingRequest = "auto",
     bins: int = DEFAULT_BINS,
+    ask_threshold_for_margins: bool = True,
 ) -> EvaluationReport:
     """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions`)."""
     predictions = load_predictions(path, name=name, label=label, scores=scores, positive=positive,
                                    weight=weight, id=id, drop_missing=drop_missing)
-    return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins)
+    return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins,
+                                ask_threshold_for_margins=ask_threshold_for_margins)

@@ -53,9 +53,9 @@ def model_summary(evaluation: Evaluation) -> str:
 
 def report_text(report: EvaluationReport) -> str:
     """The CLI's readable summary."""
-    p = report.predictions
+    p = report.data
     first = report.models[0].counts if report.models else None
-    header = f"{p.file.strip(chr(39))}: {p.rows:,} rows"
+    header = f"{p.file}: {p.rows:,} rows"
     if first is not None:
         header += f", {number(first.positives)} positives ({percent(first.prevalence, 2)})"
         if p.weight:

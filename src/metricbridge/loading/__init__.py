@@ -1,11 +1,16 @@
 """The loading layer: files and arrays in, validated predictions and ScoreCounts out."""
 
 from metricbridge.loading.builders import DEFAULT_BINS, counts_from_arrays, counts_from_table
-from metricbridge.loading.columns import ColumnChoice, choose_columns
+from metricbridge.loading.columns import ColumnChoice, FileOverview, choose_columns, overview
 from metricbridge.loading.predictions import Predictions, load_predictions
 from metricbridge.loading.reading import Table, read_table
 
+
+def inspect_file(path: str, *, name: str | None = None) -> FileOverview:
+    """Read a file and guess its columns without evaluating anything (what the Data page shows first)."""
+    return overview(read_table(path, name=name))
+
 __all__ = [
-    "DEFAULT_BINS", "ColumnChoice", "Predictions", "Table", "choose_columns", "counts_from_arrays",
-    "counts_from_table", "load_predictions", "read_table",
+    "DEFAULT_BINS", "ColumnChoice", "FileOverview", "Predictions", "Table", "choose_columns",
+    "counts_from_arrays", "counts_from_table", "inspect_file", "load_predictions", "overview", "read_table",
 ]

@@ -13,7 +13,7 @@ from metricbridge.errors import InputError
 from metricbridge.loading.builders import quote
 from metricbridge.loading.reading import TABLE, Table
 
-__all__ = ["ColumnProfile", "ColumnChoice", "profile_columns", "choose_columns"]
+__all__ = ["ColumnProfile", "ColumnChoice", "FileOverview", "profile_columns", "choose_columns", "overview"]
 
 _LABEL_NAMES = ("label", "target", "y", "y_true", "ytrue", "truth", "ground_truth", "actual", "outcome",
                 "class", "is_fraud", "fraud", "churn", "churned", "urgent", "is_urgent", "default",
@@ -155,3 +155,40 @@ def choose_columns(table: Table, *, label: str | None = None, scores: tuple[str,
     if label in scores:
         raise InputError(f"{table.name}: column {label!r} cannot be both the label and a score.")
     return ColumnChoice(label=label, scores=tuple(scores), weight=weight, id=id, notes=tuple(notes))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileOverview:
+    """What a person choosing columns needs: the columns, the guesses (or the question), the label values."""
+
+    file: str
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...]
+    rows: int
+    values: dict[str, tuple[str, ...]]  # distinct normalised values of columns with at most three
+    label: str | None
+    scores: tuple[str, ...]
+    notes: tuple[str, ...]
+    questions: tuple[str, ...]  # why a guess was not made
+
+
+def overview(table: Table) -> FileOverview:
+    """Guess the label and scores separately, so one ambiguity does not hide the other guess."""
+    profiles = profile_columns(table)
+    label: str | None = None
+    scores: list[str] = []
+    notes, questions = [], []
+    try:
+        label, note = _guess_label(table, profiles, set())
+        notes.append(note)
+    except InputError as error:
+        questions.append(str(error))
+    try:
+        scores, note = _guess_scores(table, profiles, {label} if label else set())
+        notes.append(note)
+    except InputError as error:
+        questions.append(str(error))
+    return FileOverview(file=table.name, columns=table.columns,
+                        numeric=tuple(c for c in table.columns if table.is_numeric(c)), rows=table.n_rows,
+                        values={p.name: p.values for p in profiles.values() if p.values}, label=label,
+                        scores=tuple(scores), notes=tuple(notes), questions=tuple(questions))

@@ -1,0 +1,24 @@
+"""Page bodies. Each ``render()`` reads widgets, calls the core (cached) and draws; no arithmetic here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from metricbridge.ui.pages import data, home, metrics
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    key: str
+    title: str
+    icon: str
+    render: Callable[[], None]
+    default: bool = False
+
+
+PAGES = (
+    PageSpec("home", "Home", ":material/home:", home.render, default=True),
+    PageSpec("data", "Data", ":material/upload_file:", data.render),
+    PageSpec("metrics", "Metrics and threshold", ":material/tune:", metrics.render),
+)

@@ -1,0 +1,85 @@
+"""Metrics and threshold: the tradeoff at every threshold, the point at the chosen one, every model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from metricbridge import charts
+from metricbridge.evaluate import EvaluationReport
+from metricbridge.export import safe_csv
+from metricbridge.metrics import Evaluation
+from metricbridge.narrative import confusion_sentence, figure, number, percent
+from metricbridge.ui import state, widgets
+
+
+def _outcome_cards(model: Evaluation) -> None:
+    point, positives = model.at_threshold, model.counts.positives
+    cards = st.columns(4)
+    cards[0].metric("Caught", number(point["tp"]), help="Positives flagged (true positives)",
+                    delta=f"{percent(point['recall'])} of positives", delta_color="off", delta_arrow="off")
+    cards[1].metric("Missed", number(point["fn"]), help="Positives not flagged (false negatives)",
+                    delta=f"{percent(1 - point['recall'] if positives else None)} of positives", delta_color="off", delta_arrow="off")
+    cards[2].metric("False alarms", number(point["fp"]), help="Negatives flagged (false positives)",
+                    delta=f"{percent(1 - point['precision'])} of flags", delta_color="off", delta_arrow="off")
+    cards[3].metric("Correctly left alone", number(point["tn"]), help="Negatives not flagged (true negatives)")
+    st.markdown(f"**{model.name}** at threshold **{model.threshold:.4g}** "
+                + confusion_sentence(point, positives=positives))
+
+
+def _confusion_table(model: Evaluation) -> pd.DataFrame:
+    p = model.at_threshold
+    return pd.DataFrame({"Flagged": [number(p["tp"]), number(p["fp"])],
+                         "Not flagged": [number(p["fn"]), number(p["tn"])]},
+                        index=["Positive (truly)", "Negative (truly)"])
+
+
+def _models_table(report: EvaluationReport) -> pd.DataFrame:
+    rows = []
+    for model in report.models:
+        d, p = model.to_dict(), model.at_threshold
+        rows.append({"model": model.name, "ROC AUC": figure(d["roc_auc"]),
+                     "average precision": figure(d["average_precision"]), "Brier": figure(d["brier"], 4),
+                     "log loss": figure(d["log_loss"], 4), "caught": number(p["tp"]),
+                     "false alarms": number(p["fp"]), "precision": percent(p["precision"]),
+                     "recall": percent(p["recall"]), "F1": figure(p["f1"]), "counting": model.counts.mode})
+    return pd.DataFrame(rows)
+
+
+def render() -> None:
+    st.title("Metrics and threshold")
+    report = widgets.loaded_report()
+    if report is None:
+        return
+    widgets.show_messages(report)
+    report = report.at(widgets.threshold_control(report))
+    state.sync_url()
+    names = [m.name for m in report.models]
+    name = st.selectbox("Model", names, key="metrics_model") if len(names) > 1 else names[0]
+    model = report.model(name)
+    if model.counts.is_hard_decision:
+        st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "
+                "threshold between 0 and 1 changes nothing.")
+    _outcome_cards(model)
+    curves, points = charts.curves_frame(report.models), charts.operating_points(report.models)
+    left, right = st.columns(2)
+    left.altair_chart(charts.roc_chart(curves, points=points), width="stretch")
+    right.altair_chart(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence),
+                       width="stretch")
+    st.altair_chart(charts.metrics_chart(curves[curves["model"] == name], threshold=model.threshold),
+                    width="stretch")
+    left, right = st.columns(2)
+    calibration = charts.calibration_frame(report.models)
+    if calibration.empty:
+        left.info("No calibration chart: the scores are not probabilities.")
+    else:
+        left.altair_chart(charts.calibration_chart(calibration), width="stretch")
+    right.markdown("**Confusion matrix at the threshold**")
+    right.table(_confusion_table(model))
+    st.subheader("All models at this threshold")
+    st.dataframe(_models_table(report), hide_index=True)
+    with st.expander("Every figure at every threshold"):
+        table = model.curve.to_frame()
+        st.dataframe(table.head(2000), height=300)
+        st.download_button("Download the curve (CSV)", safe_csv(table), file_name=f"{name}_curve.csv",
+                           mime="text/csv")

@@ -1,0 +1,161 @@
+"""Shared state of the app: which data is loaded, the column choices, the threshold; and cached work.
+
+Shared values live under session-state keys that no widget owns (set with ``setdefault``), because
+Streamlit forgets a widget's key when its page is not shown. Caches are keyed on the file's content hash
+(``st.cache_data`` would hash a large frame from a sample of its rows) with the path passed unhashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from metricbridge.evaluate import EvaluationReport, evaluate_file
+from metricbridge.loading import FileOverview, inspect_file
+
+SOURCE, CHOICES, THRESHOLD, UPLOAD_ERROR = "mb_source", "mb_choices", "mb_threshold", "mb_upload_error"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSet:
+    key: str
+    title: str
+    file: str
+    item: str
+    positive: str
+    about: str
+
+
+DEMOS = {
+    "fraud": DemoSet("fraud", "Card fraud review", "fraud_transactions.parquet", "transaction", "fraud",
+                     "40,000 card transactions over eight weeks, two models (gradient boosting and logistic "
+                     "regression) and the amount rule the fraud team uses today."),
+    "tickets": DemoSet("tickets", "Support-ticket triage", "support_tickets.parquet", "ticket", "urgent ticket",
+                       "30,000 support tickets, a model that scores urgency and today's keyword rule."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The file in use: a demo set or an upload, identified by its content hash."""
+
+    name: str
+    path: str
+    digest: str
+    demo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What the user picked on the Data page; None and () mean "guess"."""
+
+    label: str | None = None
+    scores: tuple[str, ...] = field(default_factory=tuple)
+    positive: str | None = None
+    weight: str | None = None
+    id: str | None = None
+    drop_missing: bool = False
+
+
+def demo_dir() -> Path:
+    """The bundled demo data: $METRICBRIDGE_DEMO_DIR, else data/ of the source checkout."""
+    configured = os.environ.get("METRICBRIDGE_DEMO_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "data"
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def demo_source(key: str) -> Source | None:
+    path = demo_dir() / DEMOS[key].file
+    if not path.is_file():
+        return None
+    return Source(name=path.name, path=str(path), digest=_digest(path), demo=key)
+
+
+def save_upload(name: str, content: bytes) -> Source:
+    """Keep an upload on disk under its hash, so DuckDB reads it by path and reruns do not copy it again."""
+    digest = hashlib.sha256(content).hexdigest()
+    folder = Path(tempfile.gettempdir()) / "metricbridge-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest[:32]}{Path(name).suffix.lower()[:10]}"
+    if not path.exists():
+        path.write_bytes(content)
+    return Source(name=name, path=str(path), digest=digest)
+
+
+def init() -> None:
+    """Defaults for the shared keys; the demo (or the one named in the URL) is loaded on a first visit."""
+    if SOURCE not in st.session_state:
+        wanted = st.query_params.get("demo", "fraud")
+        st.session_state[SOURCE] = demo_source(wanted if wanted in DEMOS else "fraud")
+    st.session_state.setdefault(CHOICES, {})
+    if THRESHOLD not in st.session_state:
+        try:
+            st.session_state[THRESHOLD] = float(st.query_params.get("threshold", ""))
+        except ValueError:
+            st.session_state[THRESHOLD] = None
+
+
+def current_source() -> Source | None:
+    source: Source | None = st.session_state.get(SOURCE)
+    return source
+
+
+def current_choices() -> Choices:
+    source = current_source()
+    return st.session_state[CHOICES].get(source.digest, Choices()) if source else Choices()
+
+
+def set_choices(choices: Choices) -> None:
+    source = current_source()
+    if source is not None and st.session_state[CHOICES].get(source.digest) != choices:
+        st.session_state[CHOICES][source.digest] = choices
+
+
+def set_threshold(value: float | None) -> None:
+    st.session_state[THRESHOLD] = value
+    if value is not None:
+        st.query_params["threshold"] = f"{value:.6g}"
+
+
+def sync_url() -> None:
+    """Write the shared view state back into the URL (Streamlit clears it on a page switch)."""
+    source = current_source()
+    if source is not None and source.demo:
+        st.query_params["demo"] = source.demo
+    elif "demo" in st.query_params:
+        del st.query_params["demo"]
+    if st.session_state.get(THRESHOLD) is not None:
+        st.query_params["threshold"] = f"{st.session_state[THRESHOLD]:.6g}"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _overview(digest: str, _path: str, name: str) -> FileOverview:
+    return inspect_file(_path, name=name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _report(digest: str, _path: str, name: str, choices: Choices) -> EvaluationReport:
+    # Pages move the threshold with report.at(), which needs no recount.
+    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, **asdict(choices))
+
+
+def overview(source: Source) -> FileOverview:
+    return _overview(source.digest, source.path, source.name)
+
+
+def report(source: Source, choices: Choices) -> EvaluationReport:
+    """The evaluation of the source under the choices (cached); InputError when the data is unusable."""
+    with st.spinner(f"Counting scores in {source.name}…"):
+        return _report(source.digest, source.path, source.name, choices)
