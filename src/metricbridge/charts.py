@@ -7,6 +7,7 @@ that) with :meth:`ThresholdCurve.downsample`, which keeps the corners.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 import numpy as np
@@ -23,7 +24,8 @@ MAX_CURVE_POINTS = 600
 METRIC_LABELS = {"precision": "Precision", "recall": "Recall (share of positives caught)", "f1": "F1",
                  "flag_rate": "Share of items flagged", "specificity": "Specificity", "fpr": "False-alarm rate",
                  "accuracy": "Accuracy", "mcc": "MCC", "balanced_accuracy": "Balanced accuracy"}
-_HEIGHT = 380  # width follows the page column
+_HEIGHT = 380
+LegendCorner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]  # width follows the page column
 
 
 def _layer(*layers: alt.Chart) -> alt.LayerChart:
@@ -51,7 +53,7 @@ def operating_points(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
     return _finite(pd.DataFrame(rows))
 
 
-def _model_color(frame: pd.DataFrame, corner: str = "bottom-right") -> alt.Color:
+def _model_color(frame: pd.DataFrame, corner: LegendCorner = "bottom-right") -> alt.Color:
     """Colour by model, with the legend inside the plot (a legend below would squeeze the plot)."""
     legend = alt.Legend(orient=corner, fillColor="white", padding=6) if frame["model"].nunique() > 1 else None
     return alt.Color("model:N", title="Model", legend=legend)

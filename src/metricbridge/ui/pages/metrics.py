@@ -13,16 +13,21 @@ from metricbridge.narrative import confusion_sentence, figure, number, percent
 from metricbridge.ui import state, widgets
 
 
+def _card(column, label: str, value: float, share: str | None, help: str) -> None:
+    column.metric(label, number(value), help=help, delta=share, delta_color="off", delta_arrow="off")
+
+
 def _outcome_cards(model: Evaluation) -> None:
     point, positives = model.at_threshold, model.counts.positives
+    missed_share = 1 - point["recall"] if positives else None
     cards = st.columns(4)
-    cards[0].metric("Caught", number(point["tp"]), help="Positives flagged (true positives)",
-                    delta=f"{percent(point['recall'])} of positives", delta_color="off", delta_arrow="off")
-    cards[1].metric("Missed", number(point["fn"]), help="Positives not flagged (false negatives)",
-                    delta=f"{percent(1 - point['recall'] if positives else None)} of positives", delta_color="off", delta_arrow="off")
-    cards[2].metric("False alarms", number(point["fp"]), help="Negatives flagged (false positives)",
-                    delta=f"{percent(1 - point['precision'])} of flags", delta_color="off", delta_arrow="off")
-    cards[3].metric("Correctly left alone", number(point["tn"]), help="Negatives not flagged (true negatives)")
+    _card(cards[0], "Caught", point["tp"], f"{percent(point['recall'])} of positives",
+          "Positives flagged (true positives)")
+    _card(cards[1], "Missed", point["fn"], f"{percent(missed_share)} of positives",
+          "Positives not flagged (false negatives)")
+    _card(cards[2], "False alarms", point["fp"], f"{percent(1 - point['precision'])} of flags",
+          "Negatives flagged (false positives)")
+    _card(cards[3], "Correctly left alone", point["tn"], None, "Negatives not flagged (true negatives)")
     st.markdown(f"**{model.name}** at threshold **{model.threshold:.4g}** "
                 + confusion_sentence(point, positives=positives))
 
