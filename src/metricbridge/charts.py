@@ -21,11 +21,11 @@ __all__ = [
 ]
 
 MAX_CURVE_POINTS = 600
-METRIC_LABELS = {"precision": "Precision", "recall": "Recall (share of positives caught)", "f1": "F1",
-                 "flag_rate": "Share of items flagged", "specificity": "Specificity", "fpr": "False-alarm rate",
-                 "accuracy": "Accuracy", "mcc": "MCC", "balanced_accuracy": "Balanced accuracy"}
-_HEIGHT = 380
-LegendCorner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]  # width follows the page column
+METRIC_LABELS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "flag_rate": "Share flagged",
+                 "specificity": "Specificity", "fpr": "False-alarm rate", "accuracy": "Accuracy", "mcc": "MCC",
+                 "balanced_accuracy": "Balanced accuracy"}
+_HEIGHT = 380  # width follows the page column
+LegendCorner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
 
 def _layer(*layers: alt.Chart) -> alt.LayerChart:
@@ -133,7 +133,7 @@ def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("mean_score:Q", title="Mean score in the bin (predicted rate)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("observed_rate:Q", title="Share that were positive (observed rate)",
                 scale=alt.Scale(domain=[0, 1])),
-        color=_model_color(table),
+        color=_model_color(table, "top-left"),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("bin_low:Q", format=".1f"),
                  alt.Tooltip("bin_high:Q", format=".1f"), alt.Tooltip("rows:Q", format=","),
                  alt.Tooltip("mean_score:Q", format=".3f"), alt.Tooltip("observed_rate:Q", format=".3f")])

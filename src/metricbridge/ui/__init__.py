@@ -23,7 +23,7 @@ def run(page_files: Path | None = None) -> None:
     st.set_page_config(page_title="metricbridge", page_icon=":material/join:", layout="wide")
     pages = []
     for spec in PAGES:
-        target = spec.render if page_files is None or spec.default else page_files / f"{spec.key}.py"
+        target = spec.render if page_files is None else page_files / f"{spec.key}.py"
         page = st.Page(target, title=spec.title, icon=spec.icon, url_path=None if spec.default else spec.key,
                        default=spec.default)
         pages.append(page)

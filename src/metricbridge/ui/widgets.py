@@ -11,7 +11,7 @@ from metricbridge.evaluate import EvaluationReport
 from metricbridge.ui import links, state
 
 
-def loaded_report() -> EvaluationReport | None:
+def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
     """The report of the current data, or None after showing why there is none."""
     state.init()
     source = state.current_source()
@@ -23,8 +23,9 @@ def loaded_report() -> EvaluationReport | None:
         return state.report(source, state.current_choices())
     except MetricBridgeError as error:
         st.error(str(error))
-        st.page_link(links.page("data"), label="Fix the column choices on the Data page",
-                     icon=":material/upload_file:")
+        if link_to_data:
+            st.page_link(links.page("data"), label="Fix the column choices on the Data page",
+                         icon=":material/upload_file:")
         return None
 
 

@@ -64,8 +64,10 @@ def _column_choices(info: FileOverview, saved: state.Choices, digest: str) -> st
     else:
         positive = b.text_input("Positive class", value=saved.positive or "", key=f"positive_{digest}") or None
     numeric = [col for col in info.numeric if col != label]
-    scores = c.multiselect("Score columns (one per model)", numeric, key=f"scores_{digest}",
-                           default=[s for s in (saved.scores or info.scores) if s in numeric])
+    # Any column may be named a score: a text one then gets its offending rows reported.
+    candidates = numeric + [col for col in columns if col != label and col not in numeric]
+    scores = c.multiselect("Score columns (one per model)", candidates, key=f"scores_{digest}",
+                           default=[s for s in (saved.scores or info.scores) if s in candidates])
     d, e, f = st.columns([2, 2, 3])
     weight = d.selectbox("Weight (optional)", [_NONE] + numeric, key=f"weight_{digest}",
                          index=_index([_NONE] + numeric, saved.weight))
@@ -108,7 +110,7 @@ def render() -> None:
     st.caption(f"{source.name}: {number(info.rows)} rows, {len(info.columns)} columns")
     state.set_choices(_column_choices(info, state.current_choices(), source.digest[:12]))
     state.sync_url()
-    report = widgets.loaded_report()
+    report = widgets.loaded_report(link_to_data=False)
     if report is None:
         return
     for note in report.notes:

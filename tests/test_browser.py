@@ -1,0 +1,106 @@
+"""End to end in a real headless Chromium against `streamlit run app.py` (one server for the whole run).
+
+Chromium is Debian's package (`apt-get install chromium`); Playwright drives it, as `playwright install` cannot
+download a browser here. Without Chromium these tests skip, except under CI=true where they must run.
+Screenshots are saved in each test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metricbridge.evaluate import evaluate_file
+from tests.browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+
+pytestmark = pytest.mark.browser
+DEMO = ROOT / "data" / "fraud_transactions.parquet"
+BAD = Path(__file__).parent / "data" / "bad"
+
+if chromium_path() is None:
+    message = "Chromium is not installed: `apt-get install chromium` (Debian) to run the browser tests"
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(message + " (CI=true requires them)")
+    pytest.skip(message, allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[str]:
+    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    yield tab
+    context.close()
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script (its status widget is gone)."""
+    page.wait_for_selector("[data-testid='stApp']")
+    page.wait_for_timeout(500)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def metric_value(page, label: str) -> str:
+    metric = page.locator("[data-testid='stMetric']").filter(has=page.get_by_text(label, exact=True)).first
+    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def test_the_demo_loads_on_the_home_page(page, server, tmp_path):
+    page.goto(server)
+    settle(page)
+    page.get_by_text("Loaded: Card fraud review (demo)").wait_for()
+    assert metric_value(page, "Rows") == "40,000"
+    page.screenshot(path=tmp_path / "home.png", full_page=True)
+
+
+def test_moving_the_threshold_changes_the_counts(page, server, tmp_path):
+    page.goto(f"{server}/metrics")
+    settle(page)
+    report = evaluate_file(DEMO)
+    assert metric_value(page, "Caught") == f"{report.model('score_gbm').at_threshold['tp']:,.0f}"
+    page.screenshot(path=tmp_path / "metrics_0.5.png")
+    box = page.get_by_label("Exact threshold")
+    box.fill("0.2")
+    box.press("Enter")
+    expected = report.at(0.2).model("score_gbm").at_threshold
+    page.wait_for_function(
+        "v => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === v)",
+        arg=f"{expected['fp']:,.0f}")
+    settle(page)
+    assert metric_value(page, "Caught") == f"{expected['tp']:,.0f}"
+    assert metric_value(page, "False alarms") == f"{expected['fp']:,.0f}"
+    assert re.search(r"threshold=0\.2\b", page.url)
+    page.screenshot(path=tmp_path / "metrics_0.2.png")
+
+
+def test_a_bad_upload_shows_the_specific_error(page, server, tmp_path):
+    page.goto(f"{server}/data")
+    settle(page)
+    page.get_by_text("Upload a file").click()
+    settle(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(BAD / "text_in_score.csv")
+    error = page.get_by_text(re.compile(r"'text_in_score.csv': score column 'score' holds text"))
+    error.wait_for()
+    assert "row 4: 'high'" in error.inner_text()
+    page.screenshot(path=tmp_path / "bad_upload.png", full_page=True)

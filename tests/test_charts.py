@@ -1,0 +1,70 @@
+"""Chart builders: asserted on their Vega-Lite dicts, since AppTest cannot look inside charts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from metricbridge import charts, counts_from_arrays, evaluate_counts
+
+
+@pytest.fixture
+def two_models():
+    rng = np.random.default_rng(5)
+    y = (rng.random(20_000) < 0.1).astype(int)
+    return [evaluate_counts(name, counts_from_arrays(y, np.clip(rng.normal(0.3 + shift * y, 0.2), 0, 1)),
+                            threshold=0.4) for name, shift in (("strong", 0.4), ("weak", 0.1))]
+
+
+def _data(spec: dict) -> list[dict]:
+    return [row for rows in spec["datasets"].values() for row in rows]
+
+
+def test_curves_are_downsampled_but_keep_both_ends(two_models):
+    frame = charts.curves_frame(two_models)
+    for name, model in (("strong", two_models[0]), ("weak", two_models[1])):
+        part = frame[frame["model"] == name]
+        assert len(part) <= charts.MAX_CURVE_POINTS < len(model.curve.thresholds)
+        assert part["recall"].iloc[0] == 0 and part["recall"].iloc[-1] == 1
+        assert np.isnan(part["threshold"].iloc[0])  # flag-nothing has no finite threshold
+
+
+def test_roc_chart_marks_each_model_at_its_threshold(two_models):
+    spec = charts.roc_chart(charts.curves_frame(two_models), points=charts.operating_points(two_models)).to_dict()
+    json.dumps(spec, allow_nan=False)  # valid JSON: no inf or NaN left for the browser
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["line", "line", "point"]
+    points = spec["datasets"][spec["layer"][2]["data"]["name"]]
+    for model in two_models:
+        (marker,) = [p for p in points if p["model"] == model.name]
+        assert marker["recall"] == pytest.approx(model.at_threshold["recall"])
+        assert marker["fpr"] == pytest.approx(model.at_threshold["fpr"])
+    assert spec["layer"][1]["encoding"]["x"]["field"] == "fpr"
+
+
+def test_pr_chart_draws_the_base_rate_and_drops_undefined_precision(two_models):
+    curves = charts.curves_frame(two_models)
+    spec = charts.pr_chart(curves, points=charts.operating_points(two_models), base_rate=0.1).to_dict()
+    rule = spec["layer"][0]
+    assert rule["mark"]["type"] == "rule" and spec["datasets"][rule["data"]["name"]] == [{"precision": 0.1}]
+    line_rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert all(row["precision"] is not None for row in line_rows)
+
+
+def test_metrics_chart_puts_a_rule_at_the_threshold(two_models):
+    curves = charts.curves_frame(two_models[:1])
+    spec = charts.metrics_chart(curves, threshold=0.4, metrics=("precision", "recall")).to_dict()
+    rule = spec["layer"][1]
+    assert spec["datasets"][rule["data"]["name"]] == [{"threshold": 0.4}]
+    names = {row["metric"] for row in spec["datasets"][spec["layer"][0]["data"]["name"]]}
+    assert names == {"Precision", "Recall"}
+
+
+def test_calibration_chart_plots_the_reliability_table(two_models):
+    table = charts.calibration_frame(two_models)
+    spec = charts.calibration_chart(table).to_dict()
+    rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert len(rows) == len(table) and {row["model"] for row in rows} == {"strong", "weak"}
+    assert sum(row["rows"] for row in rows if row["model"] == "strong") == 20_000

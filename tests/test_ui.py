@@ -1,0 +1,143 @@
+"""Every page in AppTest: the demo on a first visit, a changed threshold, an uploaded file, a bad upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metricbridge.evaluate import evaluate_file
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+DEMO = ROOT / "data" / "fraud_transactions.parquet"
+BAD = Path(__file__).parent / "data" / "bad"
+GOOD = Path(__file__).parent / "data" / "good"
+TIMEOUT = 60
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _selectbox(at: AppTest, label: str):
+    return next(box for box in at.selectbox if box.label == label)
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_home_opens_on_the_fraud_demo_with_its_figures():
+    at = _app()
+    expected = evaluate_file(DEMO).model("score_gbm").at_threshold
+    assert _metric(at, "Rows") == "40,000"
+    headline = next(m.value for m in at.markdown if "At threshold" in m.value)
+    assert f"catches **{expected['tp']:,.0f}**" in headline and f"misses **{expected['fn']:,.0f}**" in headline
+
+
+def test_metrics_page_follows_the_threshold():
+    at = _open(_app(), "metrics")
+    report = evaluate_file(DEMO)
+    at_half = report.model("score_gbm").at_threshold
+    assert _metric(at, "Caught") == f"{at_half['tp']:,.0f}"
+    at.number_input[0].set_value(0.2).run()
+    assert not at.exception
+    at_low = report.at(0.2).model("score_gbm").at_threshold
+    assert at_low["tp"] > at_half["tp"]
+    assert _metric(at, "Caught") == f"{at_low['tp']:,.0f}"
+    assert _metric(at, "False alarms") == f"{at_low['fp']:,.0f}"
+    assert at.slider[0].value == pytest.approx(0.2)
+    assert at.query_params["threshold"] in ("0.2", ["0.2"])
+
+
+def test_metrics_page_shows_the_second_model_and_the_table_of_all():
+    at = _open(_app(), "metrics")
+    at.selectbox(key="metrics_model").set_value("score_logreg").run()
+    expected = evaluate_file(DEMO).model("score_logreg").at_threshold
+    assert _metric(at, "Caught") == f"{expected['tp']:,.0f}"
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["score_gbm", "score_logreg"]
+
+
+def test_the_threshold_is_shared_between_pages():
+    at = _open(_app(), "metrics")
+    at.slider[0].set_value(0.3).run()
+    at.switch_page("pages/home.py").run()
+    assert any("At threshold 0.3," in m.value for m in at.markdown)
+
+
+def test_data_page_shows_guesses_profile_and_preview_of_the_demo():
+    at = _open(_app(), "data")
+    assert _selectbox(at, "Label (the true outcome)").value == "is_fraud"
+    assert _metric(at, "Positives") == "659"
+    assert any("reads like a label" in c.value for c in at.caption)
+    assert len(at.dataframe) == 2
+
+
+def test_data_page_switches_to_the_ticket_demo():
+    at = _open(_app(), "data")
+    at.radio[0].set_value("Demo: Support-ticket triage").run()
+    assert not at.exception
+    expected = evaluate_file(ROOT / "data" / "support_tickets.parquet")
+    assert _metric(at, "Positives") == f"{expected.data.positive_rows:,}"
+
+
+def _upload(at: AppTest, path: Path, mime: str = "text/csv") -> AppTest:
+    at.radio[0].set_value("Upload a file").run()
+    at.get("file_uploader")[0].set_value((path.name, path.read_bytes(), mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_an_uploaded_file_is_evaluated_on_every_page():
+    path = GOOD / "semicolon_yes_no.csv"
+    at = _upload(_open(_app(), "data"), path)
+    frame = pd.read_csv(path, sep=";")
+    assert _metric(at, "Rows used") == "200"
+    assert _metric(at, "Positives") == f"{(frame['outcome'] == 'yes').sum()}"
+    _open(at, "metrics")
+    expected = evaluate_file(path).model("model_a_score").at_threshold
+    assert _metric(at, "Caught") == f"{expected['tp']:,.0f}"
+
+
+def test_a_bad_upload_shows_the_specific_error_and_keeps_the_demo():
+    at = _upload(_open(_app(), "data"), BAD / "binary_blob.csv")
+    assert any("'binary_blob.csv'" in e.value and "not a table" in e.value for e in at.error)
+    assert _metric(at, "Positives") == "659"  # the demo is still loaded
+
+
+def test_an_upload_that_needs_a_choice_asks_and_then_works():
+    at = _upload(_open(_app(), "data"), BAD / "unnamed_labels.csv")
+    assert any("--positive" in e.value for e in at.error)
+    _selectbox(at, "Positive class").set_value("churned").run()
+    assert not at.error and _metric(at, "Positives") == "2"
+
+
+def test_missing_scores_can_be_dropped_with_the_checkbox():
+    at = _upload(_open(_app(), "data"), BAD / "missing_scores.csv")
+    assert any("row 3" in e.value and "row 6" in e.value for e in at.error)
+    at.checkbox[0].check().run()
+    assert not at.error and _metric(at, "Rows used") == "3"
+    assert any("dropped 2 rows" in i.value for i in at.info)
+
+
+def test_a_margin_upload_starts_at_its_median_and_says_so(tmp_path):
+    path = tmp_path / "margins.csv"
+    path.write_text("label,margin\n1,2.5\n0,-1.5\n1,0.3\n0,-3.0\n1,1.0\n0,0.5\n")
+    at = _upload(_open(_app(), "data"), path)
+    assert any("not probabilities" in i.value for i in at.info)
+    _open(at, "metrics")
+    assert at.slider[0].min < 0 < at.slider[0].max
+    assert any("calibration" in i.value.lower() for i in at.info)
