@@ -125,3 +125,50 @@ def test_a_single_class_warns_on_stderr(tmp_path, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["models"][0]["roc_auc"] is None
     assert captured.err.startswith("warning: ") and "positive" in captured.err
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_a_scenario_adds_outcomes_best_threshold_and_status_quo(capsys):
+    result = _json(capsys, str(DATA / "fraud_transactions.parquet"), "--scenario",
+                   str(DATA / "scenarios" / "demo_fraud.yaml"), "--threshold", "0.6")
+    frame = pd.read_parquet(DATA / "fraud_transactions.parquet")
+    y, rule = frame["is_fraud"], frame["rule_flag"]
+    volume, pi = 20000, y.mean()
+    for model in result["models"]:
+        s = frame[model["name"]]
+        outcomes = model["outcomes"]
+        assert set(outcomes) == {"period", "caught", "missed", "false_alarms", "left_alone", "actions", "hours",
+                                 "value", "cost_of_errors"}
+        tpr, fpr = ((s >= 0.6) & (y == 1)).sum() / y.sum(), ((s >= 0.6) & (y == 0)).sum() / (y == 0).sum()
+        assert outcomes["caught"] == pytest.approx(volume * pi * tpr)
+        assert outcomes["false_alarms"] == pytest.approx(volume * (1 - pi) * fpr)
+        assert outcomes["hours"] == pytest.approx(outcomes["actions"] * 6 / 60)
+        caught_amount = frame.loc[(s >= 0.6) & (y == 1), "amount"].mean()
+        expected_value = outcomes["caught"] * 0.9 * caught_amount - outcomes["false_alarms"] * 8 \
+            - outcomes["actions"] * 6 / 60 * 45
+        assert outcomes["value"] == pytest.approx(expected_value)
+        assert set(model["best_threshold"]) == {"threshold", "value"}
+    rule_entry, nothing = result["status_quo"]
+    assert rule_entry["name"] == "Amount rule"
+    assert rule_entry["caught"] == pytest.approx(volume * pi * ((rule == 1) & (y == 1)).sum() / y.sum())
+    assert nothing == {"name": "Do nothing", "period": "day", "caught": 0, "missed": pytest.approx(volume * pi),
+                       "false_alarms": 0, "left_alone": pytest.approx(volume * (1 - pi)), "actions": 0, "hours": 0,
+                       "value": 0, "cost_of_errors": nothing["cost_of_errors"]}
+
+
+def test_the_summary_compares_with_the_status_quo_in_words(capsys):
+    assert main(["evaluate", str(DATA / "support_tickets.parquet"), "--scenario",
+                 str(DATA / "scenarios" / "demo_tickets.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "Per week, it catches" in out and "urgent tickets" in out
+    assert "Against Keyword rule:" in out and "USD per week." in out
+
+
+def test_a_bad_scenario_exits_2_naming_the_field(tmp_path, capsys):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("volume: 100\nvalue:\n  caught: 5\nperiod: fortnight\n")
+    code = main(["evaluate", str(DATA / "fraud_transactions.parquet"), "--scenario", str(scenario)])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.yaml, line 4: period" in err and "Traceback" not in err

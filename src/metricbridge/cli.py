@@ -17,6 +17,7 @@ from metricbridge.evaluate import evaluate_file
 from metricbridge.loading import DEFAULT_BINS
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.narrative import report_text
+from metricbridge.scenario import load_scenario
 
 __all__ = ["main", "build_parser"]
 
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                                f"distinct scores with {DEFAULT_BINS:,} bins)")
     evaluate.add_argument("--exact", action="store_true", help="count every distinct score, however many")
     evaluate.add_argument("--drop-missing", action="store_true", help="drop rows with a missing label or score")
+    evaluate.add_argument("--scenario", type=Path, metavar="S.yaml",
+                          help="scenario file: outcomes per period, best threshold, status quo")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     app = commands.add_parser("app", help="open the metricbridge app in the browser")
     app.add_argument("--port", type=int, default=8501)
@@ -63,9 +66,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.exact and args.bins:
         raise MetricBridgeError("choose --exact or --bins, not both.")
     mode: CountingRequest = "exact" if args.exact else "binned" if args.bins else "auto"
+    scenario = load_scenario(args.scenario) if args.scenario else None
     report = evaluate_file(args.file, label=args.label, scores=args.score, positive=args.positive,
                            weight=args.weight, id=args.id, drop_missing=args.drop_missing,
-                           threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS)
+                           threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
+                           scenario=scenario)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:

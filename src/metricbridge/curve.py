@@ -8,7 +8,8 @@ division-by-zero case decided here: a ratio with a zero denominator is NaN (show
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,11 @@ class ThresholdCurve:
     positives: float
     negatives: float
     mode: CountingMode = "exact"
+    # Per declared value column: cumulative weighted sums over flagged positives and flagged negatives,
+    # aligned with ``thresholds``, and the totals over all positives and all negatives.
+    value_tp: Mapping[str, np.ndarray] = field(default_factory=dict)
+    value_fp: Mapping[str, np.ndarray] = field(default_factory=dict)
+    value_totals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shape = np.shape(self.thresholds)
@@ -148,6 +154,8 @@ class ThresholdCurve:
         return ThresholdCurve(
             thresholds=self.thresholds[indices], tp=self.tp[indices], fp=self.fp[indices],
             positives=self.positives, negatives=self.negatives, mode=self.mode,
+            value_tp={k: v[indices] for k, v in self.value_tp.items()},
+            value_fp={k: v[indices] for k, v in self.value_fp.items()}, value_totals=self.value_totals,
         )
 
     def downsample(self, max_points: int = 1000) -> ThresholdCurve:
@@ -170,6 +178,24 @@ class ThresholdCurve:
         return self.take(corners)
 
 
+def _cumulative_value_sums(counts: ScoreCounts, thresholds: np.ndarray) -> tuple[
+        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, tuple[float, float]]]:
+    """Value-column sums over the flagged positives and negatives at each threshold (flag-nothing first)."""
+    if not counts.sums:
+        return {}, {}, {}
+    ascending = thresholds[::-1]
+    # Each cell's point on the curve; a zero-weight cell (absent from the thresholds) adds nothing anyway.
+    position = len(thresholds) - np.searchsorted(ascending, counts.scores, side="left")
+    position = np.clip(position, 1, len(thresholds))
+    value_tp, value_fp, totals = {}, {}, {}
+    for name, sums in counts.sums.items():
+        per_label = [np.bincount(position[counts.labels == label], weights=sums[counts.labels == label],
+                                 minlength=len(thresholds) + 1).cumsum() for label in (1, 0)]
+        value_tp[name], value_fp[name] = per_label
+        totals[name] = (float(per_label[0][-1]), float(per_label[1][-1]))
+    return value_tp, value_fp, totals
+
+
 def curve_from_counts(counts: ScoreCounts) -> ThresholdCurve:
     """Cumulate ScoreCounts into a ThresholdCurve (one point per distinct cell score, plus flag-nothing)."""
     if counts.cells == 0:
@@ -179,7 +205,9 @@ def curve_from_counts(counts: ScoreCounts) -> ThresholdCurve:
     _, fps, _, tps, thresholds = confusion_matrix_at_thresholds(
         counts.labels, counts.scores, pos_label=1, sample_weight=counts.weights
     )
+    value_tp, value_fp, value_totals = _cumulative_value_sums(counts, thresholds)
     return ThresholdCurve(
+        value_tp=value_tp, value_fp=value_fp, value_totals=value_totals,
         thresholds=np.r_[np.inf, thresholds],
         tp=np.r_[0.0, tps].astype(np.float64),
         fp=np.r_[0.0, fps].astype(np.float64),

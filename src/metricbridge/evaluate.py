@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from metricbridge.errors import InputError
+from metricbridge.curve import curve_from_counts
+from metricbridge.errors import InputError, ScenarioError
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
+from metricbridge.outcomes import Outcomes, outcomes_at_rates, outcomes_for_curve
+from metricbridge.scenario import Scenario, StatusQuo
 
-__all__ = ["DataSummary", "EvaluationReport", "default_threshold", "evaluate_predictions", "evaluate_file",
-           "PROBABILITY_THRESHOLD"]
+__all__ = [
+    "DataSummary", "EvaluationReport", "StatusQuoResult", "PROBABILITY_THRESHOLD", "default_threshold",
+    "evaluate_file", "evaluate_predictions", "scenario_columns",
+]
 
 PROBABILITY_THRESHOLD = 0.5
 
@@ -53,16 +58,54 @@ class DataSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class StatusQuoResult:
+    """One status quo of the scenario, at its single operating point, in the scenario's units."""
+
+    entry: StatusQuo
+    outcomes: Outcomes
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def point(self) -> dict[str, Any]:
+        return self.outcomes.point(0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.point}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EvaluationReport:
-    """Every model of one file evaluated at one threshold, with what was guessed and what to beware of."""
+    """Every model of one file evaluated at one threshold, with what was guessed and what to beware of.
+
+    With a scenario, ``outcomes`` maps each model to its outcomes at every threshold, and ``status_quo``
+    holds what is done today in the same units.
+    """
 
     data: DataSummary
     models: tuple[Evaluation, ...]
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
+    scenario: Scenario | None = None
+    outcomes: dict[str, Outcomes] = field(default_factory=dict)
+    status_quo: tuple[StatusQuoResult, ...] = ()
 
     def model(self, name: str) -> Evaluation:
         return next(m for m in self.models if m.name == name)
+
+    def model_dict(self, model: Evaluation) -> dict[str, Any]:
+        """A model's JSON entry, with its outcomes at the threshold and its best threshold."""
+        entry = model.to_dict()
+        outcomes = self.outcomes.get(model.name)
+        if outcomes is not None:
+            entry["outcomes"] = outcomes.at(model.threshold)
+            best = outcomes.best_index
+            threshold = float(outcomes.thresholds[best])
+            entry["best_threshold"] = {"threshold": threshold if math.isfinite(threshold) else None,
+                                       "value": float(outcomes.value[best])}
+        return entry
 
     def at(self, threshold: float) -> EvaluationReport:
         """The same report with every model at another threshold (no recounting)."""
@@ -78,10 +121,11 @@ class EvaluationReport:
             "weight": self.data.weight,
             "rows_in_file": self.data.rows_in_file,
             "dropped_rows": self.data.dropped_rows,
-            "models": [model.to_dict() for model in self.models],
+            "models": [self.model_dict(model) for model in self.models],
             "notes": list(self.notes),
             "warnings": list(self.warnings),
-        }
+        } | ({"scenario": self.scenario.name, "status_quo": [sq.to_dict() for sq in self.status_quo]}
+             if self.scenario else {})
 
 
 def default_threshold(is_probability: bool, *, file: str, column: str, low: float,
@@ -102,9 +146,38 @@ def _median_threshold(evaluation: Evaluation) -> float:
     return float(curve.thresholds[index])
 
 
+def _scenario_columns(predictions: Predictions, scenario: Scenario) -> None:
+    """The scenario's value and decision columns exist in the data; say which field names a missing one."""
+    for outcome, spec in scenario.value.items():
+        if spec.column and spec.column not in predictions.table.columns:
+            raise ScenarioError(f"scenario {scenario.name!r}: value.{outcome}.column names {spec.column!r}, which "
+                                f"{predictions.file} does not have; its columns are: "
+                                f"{', '.join(predictions.table.columns)}.")
+        if spec.column:
+            predictions.require_numbers(spec.column, f"value ({outcome})")
+    for index, entry in enumerate(scenario.status_quo):
+        if entry.column and entry.column not in predictions.table.columns:
+            raise ScenarioError(f"scenario {scenario.name!r}: status_quo[{index}] ({entry.name!r}) names column "
+                                f"{entry.column!r}, which {predictions.file} does not have; its columns are: "
+                                f"{', '.join(predictions.table.columns)}.")
+
+
+def _status_quo(predictions: Predictions, scenario: Scenario, reference: Evaluation) -> tuple[StatusQuoResult, ...]:
+    results = []
+    for entry in scenario.status_quo:
+        decisions = None
+        if entry.column:
+            counts = predictions.decision_counts(entry.column, sums=scenario.value_columns)
+            decisions = curve_from_counts(counts)
+        outcomes = outcomes_at_rates(entry, scenario, reference=reference.curve, decisions=decisions)
+        results.append(StatusQuoResult(entry=entry, outcomes=outcomes))
+    return tuple(results)
+
+
 def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
                          mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
-                         ask_threshold_for_margins: bool = True) -> EvaluationReport:
+                         ask_threshold_for_margins: bool = True,
+                         scenario: Scenario | None = None) -> EvaluationReport:
     """Count, cumulate and summarise every score column of ``predictions``.
 
     Without ``threshold``, probability scores are evaluated at 0.5; other scores raise InputError asking for
@@ -113,8 +186,11 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     if threshold is not None and not math.isfinite(threshold):
         raise InputError(f"the threshold must be a finite number, not {threshold!r}.")
     models, notes, warnings = [], list(predictions.notes), list(predictions.warnings)
+    if scenario is not None:
+        _scenario_columns(predictions, scenario)
+    sums = scenario.value_columns if scenario else ()
     for column in predictions.scores:
-        counts = predictions.counts(column, mode=mode, bins=bins)
+        counts = predictions.counts(column, mode=mode, bins=bins, sums=sums)
         if threshold is None and not counts.is_probability and not ask_threshold_for_margins:
             evaluation = evaluate_counts(column, counts, threshold=0.0)
             evaluation = replace(evaluation, threshold=_median_threshold(evaluation))
@@ -135,8 +211,11 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     single_class = single_class_warning(models[0].counts, name=predictions.file) if models else None
     if single_class and not predictions.warnings:
         warnings.append(single_class)
+    outcomes = {m.name: outcomes_for_curve(m.curve, scenario) for m in models} if scenario else {}
+    status_quo = _status_quo(predictions, scenario, models[0]) if scenario and models else ()
     return EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
-                            warnings=tuple(warnings))
+                            warnings=tuple(warnings), scenario=scenario, outcomes=outcomes,
+                            status_quo=status_quo)
 
 
 def evaluate_file(
@@ -153,9 +232,16 @@ def evaluate_file(
     mode: CountingRequest = "auto",
     bins: int = DEFAULT_BINS,
     ask_threshold_for_margins: bool = True,
+    scenario: Scenario | None = None,
 ) -> EvaluationReport:
     """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions`)."""
     predictions = load_predictions(path, name=name, label=label, scores=scores, positive=positive,
-                                   weight=weight, id=id, drop_missing=drop_missing)
+                                   weight=weight, id=id, drop_missing=drop_missing,
+                                   exclude=scenario_columns(scenario))
     return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins,
-                                ask_threshold_for_margins=ask_threshold_for_margins)
+                                ask_threshold_for_margins=ask_threshold_for_margins, scenario=scenario)
+
+
+def scenario_columns(scenario: Scenario | None) -> tuple[str, ...]:
+    """Columns a scenario names: never guessed as scores."""
+    return (*scenario.value_columns, *scenario.status_quo_columns) if scenario else ()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.metrics import Evaluation
+from metricbridge.scenario import Scenario
 
-__all__ = ["number", "percent", "figure", "confusion_sentence", "model_summary", "report_text"]
+__all__ = [
+    "number", "percent", "figure", "money", "plural", "count_of", "confusion_sentence", "model_summary",
+    "outcome_sentence", "difference_sentence", "report_text",
+]
 
 
 def number(value: float | None) -> str:
@@ -27,6 +32,57 @@ def figure(value: float | None, digits: int = 3) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     return f"{value:.{digits}f}"
+
+
+def plural(noun: str, count: float = 2.0) -> str:
+    """English plural of the last word, for the scenario's nouns (fraud -> frauds, query -> queries)."""
+    if abs(count) == 1 or not noun:
+        return noun
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def count_of(value: float, noun: str) -> str:
+    """'1 fraud', '128 frauds', '2.5 frauds': per-period counts are expected values, so keep one decimal
+    below ten where it matters."""
+    shown = f"{value:,.1f}" if abs(value) < 10 and not float(value).is_integer() else f"{value:,.0f}"
+    return f"{shown} {plural(noun, value if shown != '1' else 1)}"
+
+
+def money(value: float, currency: str | None, *, signed: bool = False) -> str:
+    sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
+    return f"{sign}{abs(value):,.0f}{' ' + currency if currency else ''}"
+
+
+def outcome_sentence(point: dict[str, Any], scenario: Scenario) -> str:
+    """One period of deployment in the scenario's words."""
+    s = scenario
+    positives = point["caught"] + point["missed"]
+    caught = count_of(point["caught"], s.positive).split(" ")[0]
+    text = (f"Per {s.period}, it catches {caught} of {count_of(positives, s.positive)} and misses "
+            f"{count_of(point['missed'], '').strip()}, with {count_of(point['false_alarms'], 'false alarm')}: "
+            f"{count_of(point['actions'], s.action)}")
+    if point["hours"]:
+        text += f" ({number(round(point['hours']))} hours)"
+    if s.capacity is not None and point["actions"] > s.capacity:
+        text += f", more than the capacity of {number(s.capacity)}"
+    return (text + f". Value {money(point['value'], s.currency, signed=True)} per {s.period}; errors cost "
+            f"{money(point['cost_of_errors'], s.currency)}.")
+
+
+def difference_sentence(model: dict[str, Any], other: dict[str, Any], scenario: Scenario, *, name: str) -> str:
+    """'38 more frauds caught a week, 12 fewer reviewer-hours, +9,100 USD than the amount rule'."""
+    s = scenario
+    caught = model["caught"] - other["caught"]
+    hours = model["hours"] - other["hours"]
+    parts = [f"{count_of(abs(caught), s.positive).replace(' ', ' more ' if caught >= 0 else ' fewer ', 1)} caught"]
+    if model["hours"] or other["hours"]:
+        parts.append(f"{number(round(abs(hours)))} {'more' if hours >= 0 else 'fewer'} hours of {s.action}")
+    parts.append(f"{money(model['value'] - other['value'], s.currency, signed=True)}")
+    return f"Against {name}: {', '.join(parts)} per {s.period}."
 
 
 def confusion_sentence(point: dict[str, float], *, positives: float) -> str:
@@ -65,4 +121,16 @@ def report_text(report: EvaluationReport) -> str:
               for note in report.notes]
     for model in report.models:
         lines += ["", model_summary(model)]
+        outcomes = report.outcomes.get(model.name)
+        if outcomes is not None and report.scenario is not None:
+            point = outcomes.at(model.threshold)
+            lines.append("  " + outcome_sentence(point, report.scenario))
+            best = outcomes.point(outcomes.best_index)
+            threshold = outcomes.thresholds[outcomes.best_index]
+            where = "flagging nothing" if not math.isfinite(threshold) else f"threshold {threshold:.4g}"
+            value = money(best["value"], report.scenario.currency, signed=True)
+            lines.append(f"  Best within capacity: {where}, value {value} per {report.scenario.period}.")
+            for status_quo in report.status_quo:
+                lines.append("  " + difference_sentence(point, status_quo.point, report.scenario,
+                                                        name=status_quo.name))
     return "\n".join(lines)

@@ -175,7 +175,8 @@ def counts_from_table(
     *,
     score: str,
     label_sql: str,
-    label_params: Sequence[object] = (),
+    score_sql: str | None = None,
+    params: Sequence[object] = (),
     weight: str | None = None,
     where: str = "TRUE",
     mode: CountingRequest = "auto",
@@ -185,16 +186,17 @@ def counts_from_table(
 ) -> ScoreCounts:
     """Count one score column of a DuckDB table with a GROUP BY; nothing row-sized leaves DuckDB.
 
-    ``label_sql`` is a SQL expression giving 1 for positives and 0 for negatives (its values bound by
-    ``label_params``); ``where`` filters rows (e.g. dropped missing scores). Identifiers are quoted here.
+    ``label_sql`` is a SQL expression giving 1 for positives and 0 for negatives; ``score_sql``, when given,
+    replaces the score column (a 0/1 decision expression); ``params`` binds their ``?`` in that order
+    (score, then label). ``where`` filters rows (e.g. dropped missing scores). Identifiers are quoted here.
     """
-    s = f"CAST({quote(score)} AS DOUBLE)"
+    s = score_sql or f"CAST({quote(score)} AS DOUBLE)"
     w = "1.0" if weight is None else f"CAST({quote(weight)} AS DOUBLE)"
     base = (f"SELECT {s} AS s, CAST(({label_sql}) AS TINYINT) AS y, {w} AS w"
             + "".join(f", {quote(k)} AS k{i}" for i, k in enumerate(keys))
             + "".join(f", CAST({quote(v)} AS DOUBLE) AS v{i}" for i, v in enumerate(sums))
             + f" FROM {quote(table)} WHERE {where}")
-    params = list(label_params)
+    params = list(params)
     lo, hi, distinct = con.execute(
         f"SELECT min(s), max(s), approx_count_distinct(s) FROM ({base})", params).fetchone() or (None,) * 3
     if lo is None:

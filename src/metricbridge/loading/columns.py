@@ -7,6 +7,7 @@ the candidates listed. Whatever the user names always wins.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metricbridge.errors import InputError
@@ -135,7 +136,8 @@ def _guess_scores(table: Table, profiles: dict[str, ColumnProfile], taken: set[s
 
 
 def choose_columns(table: Table, *, label: str | None = None, scores: tuple[str, ...] | list[str] = (),
-                   weight: str | None = None, id: str | None = None) -> ColumnChoice:
+                   weight: str | None = None, id: str | None = None,
+                   exclude: Sequence[str] = ()) -> ColumnChoice:
     """The label, score, weight and id columns: as given, else guessed with a note saying why."""
     _require(table, label, "label", "--label")
     for score in scores:
@@ -144,7 +146,7 @@ def choose_columns(table: Table, *, label: str | None = None, scores: tuple[str,
     _require(table, id, "id", "--id")
     profiles = profile_columns(table)
     notes = []
-    taken = {c for c in (weight, id) if c}
+    taken = {c for c in (weight, id, *exclude) if c}
     if label is None:
         label, note = _guess_label(table, profiles, taken | set(scores))
         notes.append(note)

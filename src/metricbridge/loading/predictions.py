@@ -23,6 +23,8 @@ from metricbridge.loading.reading import SPREADSHEET_ROW, TABLE, Table, read_tab
 __all__ = ["Predictions", "load_predictions", "MAX_ROWS_SHOWN"]
 
 MAX_ROWS_SHOWN = 5
+_FLAGGED = ("1", "1.0", "true", "yes", "y", "t")  # a recorded decision that acted on the item
+_DECISION_VALUES = (*_FLAGGED, "0", "0.0", "false", "no", "n", "f")
 
 
 def _label_norm(column: str) -> str:
@@ -38,13 +40,14 @@ def _is_missing(column: str) -> str:
     return f"({quote(column)} IS NULL OR isnan({_number(column)}))"
 
 
-def _offending(table: Table, condition: str, column: str, where: str = "TRUE") -> tuple[int, str]:
-    """How many rows meet ``condition``, and the first few as "row 7: 'abc'"."""
-    count = (table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE ({where}) AND ({condition})").fetchone()
-             or (0,))[0]
+def _offending(table: Table, condition: str, column: str, where: str = "TRUE",
+               params: Sequence[object] = ()) -> tuple[int, str]:
+    """How many rows meet ``condition`` (its values bound by ``params``), and the first few as "row 7: 'abc'"."""
+    count = (table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE ({where}) AND ({condition})",
+                               list(params)).fetchone() or (0,))[0]
     rows = table.con.execute(
         f"SELECT {SPREADSHEET_ROW}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE ({where}) AND "
-        f"({condition}) ORDER BY rowid LIMIT {MAX_ROWS_SHOWN}").fetchall()
+        f"({condition}) ORDER BY rowid LIMIT {MAX_ROWS_SHOWN}", list(params)).fetchall()
     shown = ", ".join(f"row {row}: {'(empty)' if value is None else repr(value)}" for row, value in rows)
     more = f" and {count - len(rows)} more" if count > len(rows) else ""
     return int(count), shown + more
@@ -115,8 +118,40 @@ class Predictions:
             raise InputError(f"{self.file}: has no score column {score!r}; its columns are "
                              f"{', '.join(self.table.columns)}.")
         return counts_from_table(
-            self.table.con, TABLE, score=score, label_sql=self.label_sql, label_params=[self.positive],
+            self.table.con, TABLE, score=score, label_sql=self.label_sql, params=[self.positive],
             weight=self.weight, where=self.where, mode=mode, bins=bins, keys=keys, sums=sums)
+
+    def decision_counts(self, column: str, *, sums: Sequence[str] = ()) -> ScoreCounts:
+        """ScoreCounts of a column of recorded 0/1 decisions (a status quo), read as a score of 0 or 1.
+
+        The column must hold only decision values (1/0, true/false, yes/no); InputError lists others.
+        """
+        self.require_column(column, "decision")
+        norm = _label_norm(column)
+        bad = f"{quote(column)} IS NULL OR {norm} NOT IN ({', '.join('?' * len(_DECISION_VALUES))})"
+        count, shown = _offending(self.table, bad, column, self.where, list(_DECISION_VALUES))
+        if count:
+            raise InputError(f"{self.file}: decision column {column!r} should hold 1/0, true/false or yes/no "
+                             f"for every row, but holds other values ({shown}). Fix those rows.")
+        flagged = ", ".join("?" * len(_FLAGGED))
+        score_sql = f"CASE WHEN {norm} IN ({flagged}) THEN 1.0 ELSE 0.0 END"
+        return counts_from_table(
+            self.table.con, TABLE, score=column, score_sql=score_sql, label_sql=self.label_sql,
+            params=[*_FLAGGED, self.positive], weight=self.weight, where=self.where, mode="exact",
+            sums=sums)
+
+    def require_column(self, column: str, role: str) -> None:
+        if column not in self.table.columns:
+            raise InputError(f"{self.file}: has no column {column!r} (named as a {role} column). Its columns "
+                             f"are: {', '.join(self.table.columns)}.")
+
+    def require_numbers(self, column: str, role: str) -> None:
+        """A value column (an amount): present, numeric, and filled in every row in use."""
+        self.require_column(column, role)
+        _check_numbers(self.table, column, role)
+        count, shown = _offending(self.table, _is_missing(column), column, self.where)
+        if count:
+            raise InputError(_missing_message(self.table, column, role, count, shown))
 
     def preview(self, limit: int = 20) -> pd.DataFrame:
         """The first rows in use, every column, with their spreadsheet row numbers as the index."""
@@ -176,14 +211,16 @@ def load_predictions(
     weight: str | None = None,
     id: str | None = None,
     drop_missing: bool = False,
+    exclude: Sequence[str] = (),
 ) -> Predictions:
     """Read and validate a predictions file; see :func:`choose_columns` for how columns are guessed.
 
     Rows with a missing label, score or weight are refused with their row numbers, or dropped (and
-    counted in ``dropped_rows`` and a note) with ``drop_missing``.
+    counted in ``dropped_rows`` and a note) with ``drop_missing``. ``exclude`` names columns that are never
+    guessed as label or scores (those a scenario names).
     """
     table = read_table(path, name=name)
-    choice = choose_columns(table, label=label, scores=tuple(scores), weight=weight, id=id)
+    choice = choose_columns(table, label=label, scores=tuple(scores), weight=weight, id=id, exclude=exclude)
     for score in choice.scores:
         _check_numbers(table, score, "score")
     required = [(choice.label, "label"), *((s, "score") for s in choice.scores)]

@@ -1,0 +1,286 @@
+"""Scenario: what one row is, what the model looks for, what a flag costs, and what each outcome is worth.
+
+A scenario is a YAML file a team keeps beside its model (see ``data/scenarios/``). Loading it checks every
+field and refuses a bad one with a ScenarioError naming the field and its line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from metricbridge.errors import ScenarioError
+
+__all__ = [
+    "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario", "parse_scenario",
+    "scenario_to_yaml",
+]
+
+PERIODS = ("day", "week", "month", "quarter", "year")
+OUTCOME_VALUES = ("caught", "missed", "false_alarm", "left_alone")
+_TOP_KEYS = {"name", "item", "positive", "action", "period", "volume", "prevalence", "capacity",
+             "minutes_per_action", "cost_per_hour", "currency", "value", "status_quo"}
+_STATUS_QUO_KEYS = {"name", "column", "recall", "false_alarm_rate", "effort_share", "minutes_per_action"}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemValue:
+    """The worth of one item in an outcome: a constant, or ``times`` x a column of the data."""
+
+    constant: float = 0.0
+    column: str | None = None
+    times: float = 1.0
+
+    def to_yaml(self) -> float | dict[str, Any]:
+        if self.column is None:
+            return self.constant
+        return {"column": self.column, "times": self.times}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusQuo:
+    """What is done today: recorded decisions in a ``column`` of the data, or stated rates."""
+
+    name: str
+    column: str | None = None
+    recall: float | None = None
+    false_alarm_rate: float | None = None
+    effort_share: float | None = None
+    minutes_per_action: float | None = None
+
+    def to_yaml(self) -> dict[str, Any]:
+        fields = ("name", "column", "recall", "false_alarm_rate", "effort_share", "minutes_per_action")
+        return {key: getattr(self, key) for key in fields if getattr(self, key) is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """The mapping from counts to outcomes per period; see DESIGN.md for the formulas."""
+
+    volume: float
+    name: str = "Scenario"
+    item: str = "item"
+    positive: str = "positive"
+    action: str = "action"
+    period: str = "day"
+    prevalence: float | None = None
+    capacity: float | None = None
+    minutes_per_action: float = 0.0
+    cost_per_hour: float = 0.0
+    currency: str | None = None
+    value: Mapping[str, ItemValue] = field(default_factory=dict)
+    status_quo: tuple[StatusQuo, ...] = ()
+
+    def item_value(self, outcome: str) -> ItemValue:
+        return self.value.get(outcome, ItemValue())
+
+    @property
+    def effort_cost(self) -> float:
+        """Cost of the effort of one action: minutes / 60 x cost per hour."""
+        return self.minutes_per_action / 60 * self.cost_per_hour
+
+    @property
+    def value_columns(self) -> tuple[str, ...]:
+        """Data columns whose sums the counting must carry."""
+        return tuple(dict.fromkeys(v.column for v in self.value.values() if v.column))
+
+    @property
+    def status_quo_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(sq.column for sq in self.status_quo if sq.column))
+
+    def status_quo_named(self, name: str) -> StatusQuo:
+        for entry in self.status_quo:
+            if entry.name == name:
+                return entry
+        raise ScenarioError(f"scenario {self.name!r} has no status quo named {name!r}; it has: "
+                            f"{', '.join(sq.name for sq in self.status_quo) or 'none'}.")
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with some fields changed and validated again (what the editor and sensitivity use)."""
+        data = {**_as_dict(self), **changes}
+        return parse_scenario(data, source="the edited scenario")
+
+
+def _as_dict(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "name": scenario.name, "item": scenario.item, "positive": scenario.positive, "action": scenario.action,
+        "period": scenario.period, "volume": scenario.volume, "prevalence": scenario.prevalence,
+        "capacity": scenario.capacity, "minutes_per_action": scenario.minutes_per_action,
+        "cost_per_hour": scenario.cost_per_hour, "currency": scenario.currency,
+        "value": {key: v.to_yaml() for key, v in scenario.value.items()},
+        "status_quo": [sq.to_yaml() for sq in scenario.status_quo],
+    }
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The YAML form (optional fields left at their defaults are omitted)."""
+    data = {key: value for key, value in _as_dict(scenario).items() if value not in (None, [], {})}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# -- parsing with line numbers ------------------------------------------------------------------------------
+
+class _Lines:
+    """Line numbers (1-based) of every key and item in a YAML document, by path."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.lines: dict[Path_, int] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: Path_) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[(*path, str(key.value))] = key.start_mark.line + 1
+                self._walk(value, (*path, str(key.value)))
+                self.lines[(*path, str(key.value))] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, index))
+
+    def at(self, path: Path_) -> int | None:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
+
+
+class _Reader:
+    def __init__(self, source: str, lines: _Lines) -> None:
+        self.source, self.lines = source, lines
+
+    def fail(self, path: Path_, message: str) -> ScenarioError:
+        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+        line = self.lines.at(path)
+        where = f", line {line}" if line else ""
+        return ScenarioError(f"{self.source}{where}: {name or 'the scenario'}: {message}")
+
+    def number(self, data: Mapping[str, Any], path: Path_, *, default: float | None = None,
+               low: float | None = None, high: float | None = None, open_interval: bool = False) -> float | None:
+        key = str(path[-1])
+        raw = data.get(key, default)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise self.fail(path, f"must be a number, not {raw!r}.")
+        value = float(raw)
+        if open_interval and low is not None and high is not None and not low < value < high:
+            raise self.fail(path, f"must lie strictly between {low:g} and {high:g}, not {value:g}.")
+        if not open_interval and low is not None and value < low:
+            raise self.fail(path, f"must be at least {low:g}, not {value:g}.")
+        if not open_interval and high is not None and value > high:
+            raise self.fail(path, f"must be at most {high:g}, not {value:g}.")
+        return value
+
+    def text(self, data: Mapping[str, Any], path: Path_, default: str | None) -> str | None:
+        raw = data.get(str(path[-1]), default)
+        if raw is None:
+            return None
+        if isinstance(raw, bool):  # YAML 1.1 reads a bare no/yes as a boolean
+            raise self.fail(path, f"must be text; quote it (\"{'yes' if raw else 'no'}\").")
+        if not isinstance(raw, str | int | float):
+            raise self.fail(path, f"must be text, not {type(raw).__name__}.")
+        return str(raw)
+
+    def keys(self, data: Any, path: Path_, allowed: set[str], what: str) -> Mapping[str, Any]:
+        if not isinstance(data, Mapping):
+            raise self.fail(path, f"must be a mapping of {what}, not {type(data).__name__}.")
+        unknown = [str(k) for k in data if str(k) not in allowed]
+        if unknown:
+            raise self.fail((*path, unknown[0]), f"unknown field {unknown[0]!r}; the fields are: "
+                            f"{', '.join(sorted(allowed))}.")
+        return data
+
+    def item_value(self, raw: Any, path: Path_) -> ItemValue:
+        if raw is None:
+            return ItemValue()
+        if isinstance(raw, Mapping):
+            self.keys(raw, path, {"column", "times"}, "column and times")
+            column = self.text(raw, (*path, "column"), None)
+            if not column:
+                raise self.fail((*path, "column"), "names the data column whose value each item is worth.")
+            times = self.number(raw, (*path, "times"), default=1.0)
+            return ItemValue(column=column, times=1.0 if times is None else times)
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise self.fail(path, f"must be a number or {{column: NAME, times: X}}, not {raw!r}.")
+        return ItemValue(constant=float(raw))
+
+    def status_quo(self, raw: Any, path: Path_) -> StatusQuo:
+        entry = self.keys(raw, path, _STATUS_QUO_KEYS, "status-quo fields")
+        name = self.text(entry, (*path, "name"), None)
+        if not name:
+            raise self.fail((*path, "name"), "every status quo needs a name (\"Amount rule\", \"Do nothing\").")
+        column = self.text(entry, (*path, "column"), None)
+        recall = self.number(entry, (*path, "recall"), low=0, high=1)
+        false_alarm_rate = self.number(entry, (*path, "false_alarm_rate"), low=0, high=1)
+        if column is None and (recall is None or false_alarm_rate is None):
+            raise self.fail(path, "give either a column of recorded decisions, or both recall and "
+                            "false_alarm_rate.")
+        if column is not None and (recall is not None or false_alarm_rate is not None):
+            raise self.fail(path, "give a column or rates, not both.")
+        return StatusQuo(name=name, column=column, recall=recall, false_alarm_rate=false_alarm_rate,
+                         effort_share=self.number(entry, (*path, "effort_share"), low=0, high=1),
+                         minutes_per_action=self.number(entry, (*path, "minutes_per_action"), low=0))
+
+
+def parse_scenario(data: Any, *, source: str = "scenario", lines: _Lines | None = None) -> Scenario:
+    """A Scenario from parsed YAML (a mapping); ScenarioError names the field that is wrong."""
+    read = _Reader(source, lines or _Lines(None))
+    data = read.keys(data, (), _TOP_KEYS, "scenario fields")
+    if "volume" not in data:
+        raise read.fail(("volume",), "is required: how many items arrive per period in deployment.")
+    if "value" not in data:
+        raise read.fail(("value",), "is required: what a caught, missed, false_alarm and left_alone item is worth.")
+    period = read.text(data, ("period",), "day")
+    if period not in PERIODS:
+        raise read.fail(("period",), f"must be one of {', '.join(PERIODS)}, not {period!r}.")
+    values = read.keys(data["value"] or {}, ("value",), set(OUTCOME_VALUES), "outcome values")
+    entries = data.get("status_quo") or []
+    if not isinstance(entries, list):
+        raise read.fail(("status_quo",), "must be a list of entries (each starting with '- name: ...').")
+    status_quo = tuple(read.status_quo(entry, ("status_quo", i)) for i, entry in enumerate(entries))
+    names = [sq.name for sq in status_quo]
+    if len(set(names)) != len(names):
+        raise read.fail(("status_quo",), "two entries share a name; give each a name of its own.")
+    return Scenario(
+        name=read.text(data, ("name",), "Scenario") or "Scenario",
+        item=read.text(data, ("item",), "item") or "item",
+        positive=read.text(data, ("positive",), "positive") or "positive",
+        action=read.text(data, ("action",), "action") or "action",
+        period=period or "day",
+        volume=read.number(data, ("volume",), low=0) or 0.0,
+        prevalence=read.number(data, ("prevalence",), low=0, high=1, open_interval=True),
+        capacity=read.number(data, ("capacity",), low=0),
+        minutes_per_action=read.number(data, ("minutes_per_action",), default=0.0, low=0) or 0.0,
+        cost_per_hour=read.number(data, ("cost_per_hour",), default=0.0, low=0) or 0.0,
+        currency=read.text(data, ("currency",), None),
+        value={key: read.item_value(values.get(key), ("value", key)) for key in OUTCOME_VALUES},
+        status_quo=status_quo,
+    )
+
+
+def load_scenario(source: str | Path, *, text: str | None = None) -> Scenario:
+    """Read a scenario YAML file (or ``text`` with ``source`` naming it in messages)."""
+    name = Path(source).name if text is None else str(source)
+    if text is None:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ScenarioError(f"{name}: cannot be read ({error.strerror}).") from error
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{name}{where}: is not valid YAML ({getattr(error, 'problem', error)}).") from error
+    if data is None:
+        raise ScenarioError(f"{name}: is empty; a scenario needs at least volume and value.")
+    return parse_scenario(data, source=name, lines=_Lines(node))
