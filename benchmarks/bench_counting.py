@@ -366,13 +366,13 @@ def report(exact: list[Row], binned: list[Row], files: list[Row], memory: list[R
               f"{r['auc']:.6f}"] for r in files]))
     if memory:
         out.append(table(
-            "4. Peak memory (subprocess per case; MiB; raw = label + score columns)",
+            "4. Peak memory (subprocess per case; MiB; raw = label + score columns; result = the ScoreCounts arrays)",
             ["case", "rows", "raw", "peak RSS", "above imports", "x raw", "above inputs", "x raw", "cells",
-             "seconds"],
+             "result", "seconds"],
             [[r["case"], f"{r['n']:,}", f"{r['raw_columns_mib']:.0f}", f"{r['peak_rss_mib']:.0f}",
               f"{r['peak_above_imports_mib']:.0f}", f"{r['ratio_above_imports']:.2f}x",
               f"{r['peak_above_inputs_mib']:.0f}", f"{r['ratio_above_inputs']:.2f}x", f"{r['cells']:,}",
-              f"{r['seconds']:.1f}"] for r in memory]))
+              f"{r['result_mib']:.0f}" if "result_mib" in r else "-", f"{r['seconds']:.1f}"] for r in memory]))
     out.append(table("Targets", ["target", "value", "result"],
                      [[t["target"], f"{t['value']:.4g}", "PASS" if t["pass"] else "FAIL"] for t in targets]))
     return "\n".join(out)
@@ -391,8 +391,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7], help="row counts (default 1e6 1e7)")
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats, the best is kept (default 3)")
     parser.add_argument("--bins", type=int, default=DEFAULT_BINS, help="bins of binned mode (default 10,000)")
-    parser.add_argument("--csv-max-rows", type=float, default=1e6,
-                        help="largest size also written as CSV (default 1e6; Parquet is written at every size)")
+    parser.add_argument("--csv-max-rows", type=float, default=1e7,
+                        help="largest size also written as CSV (default 1e7; Parquet is written at every size)")
     parser.add_argument("--memory-rows", type=float, default=None,
                         help="rows of the memory cases (default: the largest size)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["arrays", "files", "memory"],

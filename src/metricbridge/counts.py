@@ -77,7 +77,7 @@ class ScoreCounts:
         for name, values in arrays.items():
             if values.shape != (n_cells,):
                 raise ValueError(f"ScoreCounts.{name} has shape {values.shape}, expected ({n_cells},)")
-        if n_cells and not np.isin(self.labels, (0, 1)).all():
+        if n_cells and (self.labels.min() < 0 or self.labels.max() > 1):
             raise ValueError("ScoreCounts.labels must be 0 or 1")
         if self.mode not in ("exact", "binned"):
             raise ValueError(f"ScoreCounts.mode must be 'exact' or 'binned', not {self.mode!r}")

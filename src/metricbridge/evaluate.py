@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metricbridge.curve import curve_from_counts
+from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.errors import InputError, ScenarioError
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
@@ -91,6 +91,29 @@ class EvaluationReport:
     scenario: Scenario | None = None
     outcomes: dict[str, Outcomes] = field(default_factory=dict)
     status_quo: tuple[StatusQuoResult, ...] = ()
+    decisions: dict[str, ThresholdCurve] = field(default_factory=dict)  # recorded-decision curves, by column
+
+    def with_scenario(self, scenario: Scenario | None) -> EvaluationReport:
+        """The report under another scenario, without recounting: outcomes are arithmetic on the curves.
+
+        The scenario may only use value columns the counting summed and decision columns it counted;
+        ScenarioError otherwise (count again with that scenario).
+        """
+        if scenario is None:
+            return replace(self, scenario=None, outcomes={}, status_quo=())
+        counted = set(self.models[0].curve.value_totals) if self.models else set()
+        missing = [c for c in scenario.value_columns if c not in counted]
+        missing += [c for c in scenario.status_quo_columns if c not in self.decisions]
+        if missing:
+            raise ScenarioError(f"scenario {scenario.name!r} uses column(s) {', '.join(map(repr, missing))} that "
+                                "this evaluation did not count; evaluate again with the scenario.")
+        outcomes = {m.name: outcomes_for_curve(m.curve, scenario) for m in self.models}
+        reference = self.models[0].curve if self.models else None
+        status_quo = tuple(
+            StatusQuoResult(entry=entry, outcomes=outcomes_at_rates(
+                entry, scenario, reference=reference, decisions=self.decisions.get(entry.column or "")))
+            for entry in scenario.status_quo) if reference is not None else ()
+        return replace(self, scenario=scenario, outcomes=outcomes, status_quo=status_quo)
 
     def model(self, name: str) -> Evaluation:
         return next(m for m in self.models if m.name == name)
@@ -162,16 +185,10 @@ def _scenario_columns(predictions: Predictions, scenario: Scenario) -> None:
                                 f"{', '.join(predictions.table.columns)}.")
 
 
-def _status_quo(predictions: Predictions, scenario: Scenario, reference: Evaluation) -> tuple[StatusQuoResult, ...]:
-    results = []
-    for entry in scenario.status_quo:
-        decisions = None
-        if entry.column:
-            counts = predictions.decision_counts(entry.column, sums=scenario.value_columns)
-            decisions = curve_from_counts(counts)
-        outcomes = outcomes_at_rates(entry, scenario, reference=reference.curve, decisions=decisions)
-        results.append(StatusQuoResult(entry=entry, outcomes=outcomes))
-    return tuple(results)
+def _decision_curves(predictions: Predictions, scenario: Scenario) -> dict[str, ThresholdCurve]:
+    """The curve of each recorded-decision column the scenario names (flagged = 1), with its value sums."""
+    return {column: curve_from_counts(predictions.decision_counts(column, sums=scenario.value_columns))
+            for column in scenario.status_quo_columns}
 
 
 def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
@@ -211,11 +228,10 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     single_class = single_class_warning(models[0].counts, name=predictions.file) if models else None
     if single_class and not predictions.warnings:
         warnings.append(single_class)
-    outcomes = {m.name: outcomes_for_curve(m.curve, scenario) for m in models} if scenario else {}
-    status_quo = _status_quo(predictions, scenario, models[0]) if scenario and models else ()
-    return EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
-                            warnings=tuple(warnings), scenario=scenario, outcomes=outcomes,
-                            status_quo=status_quo)
+    report = EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
+                              warnings=tuple(warnings),
+                              decisions=_decision_curves(predictions, scenario) if scenario else {})
+    return report.with_scenario(scenario)
 
 
 def evaluate_file(

@@ -17,8 +17,8 @@ import yaml
 from metricbridge.errors import ScenarioError
 
 __all__ = [
-    "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario", "parse_scenario",
-    "scenario_to_yaml",
+    "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "counting_scenario", "load_scenario",
+    "parse_scenario", "scenario_to_yaml",
 ]
 
 PERIODS = ("day", "week", "month", "quarter", "year")
@@ -102,6 +102,10 @@ class Scenario:
         raise ScenarioError(f"scenario {self.name!r} has no status quo named {name!r}; it has: "
                             f"{', '.join(sq.name for sq in self.status_quo) or 'none'}.")
 
+    def counting_columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What counting must carry for this scenario: value columns and decision columns."""
+        return self.value_columns, self.status_quo_columns
+
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with some fields changed and validated again (what the editor and sensitivity use)."""
         data = {**_as_dict(self), **changes}
@@ -117,6 +121,18 @@ def _as_dict(scenario: Scenario) -> dict[str, Any]:
         "value": {key: v.to_yaml() for key, v in scenario.value.items()},
         "status_quo": [sq.to_yaml() for sq in scenario.status_quo],
     }
+
+
+def counting_scenario(value_columns: tuple[str, ...], decision_columns: tuple[str, ...]) -> Scenario:
+    """A stand-in scenario that makes counting carry these columns (its figures mean nothing); the real
+    scenario is applied afterwards with ``EvaluationReport.with_scenario``, which needs no recount."""
+    value = {outcome: ItemValue(column=column) for outcome, column in zip(OUTCOME_VALUES, value_columns,
+                                                                          strict=False)}
+    extra = value_columns[len(OUTCOME_VALUES):]
+    if extra:
+        raise ValueError(f"at most {len(OUTCOME_VALUES)} value columns, not {len(value_columns)}")
+    return Scenario(volume=1, value=value,
+                    status_quo=tuple(StatusQuo(name=column, column=column) for column in decision_columns))
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

@@ -8,12 +8,15 @@ Brier score, log loss and the calibration table need, from raw scores in the sam
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import duckdb
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+from duckdb.func import ARROW
+from duckdb.sqltypes import BIGINT, DOUBLE
 
 from metricbridge.counts import ScoreCounts
 
@@ -63,24 +66,46 @@ def _log_loss_terms(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def _cell_sums(cell_ids: np.ndarray, n_cells: int, y: np.ndarray, s: np.ndarray, w: np.ndarray | None,
-               sums: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-cell sums, accumulated in chunks so per-row temporaries stay small."""
-    totals = {name: np.zeros(n_cells) for name in ("weights", "score_sums", "brier_sums", "log_loss_sums")}
-    totals |= {f"sum:{name}": np.zeros(n_cells) for name in sums}
-    rows = np.zeros(n_cells, dtype=np.int64)
-    for start in range(0, len(cell_ids), _CHUNK):
-        part = slice(start, start + _CHUNK)
-        ids, labels, scores = cell_ids[part], y[part], s[part]
-        weights = np.ones(len(ids)) if w is None else w[part]
-        rows += np.bincount(ids, minlength=n_cells)
-        totals["weights"] += np.bincount(ids, weights=weights, minlength=n_cells)
-        totals["score_sums"] += np.bincount(ids, weights=weights * scores, minlength=n_cells)
-        totals["brier_sums"] += np.bincount(ids, weights=weights * (labels - scores) ** 2, minlength=n_cells)
-        totals["log_loss_sums"] += np.bincount(
-            ids, weights=weights * _log_loss_terms(labels, scores), minlength=n_cells)
-        for name, values in sums.items():
-            totals[f"sum:{name}"] += np.bincount(ids, weights=weights * values[part], minlength=n_cells)
-    return totals | {"rows": rows}
+               sums: Mapping[str, np.ndarray], *, raw_score_sums: bool) -> dict[str, np.ndarray]:
+    """Per-cell row counts and weighted sums.
+
+    With few cells the rows go through in chunks, so per-row temporaries stay small; with many cells (exact
+    mode) one pass per figure is cheaper than re-adding cell-sized arrays per chunk. ``raw_score_sums``
+    adds the sums that need each row's own score (binned cells hold many scores).
+    """
+    def weight(part: slice) -> np.ndarray | float:
+        return 1.0 if w is None else w[part]
+
+    def weighted(values: np.ndarray) -> Callable[[slice], np.ndarray | None]:
+        return lambda part: weight(part) * values[part]
+
+    figures: dict[str, Callable[[slice], np.ndarray | None]] = {"rows": lambda part: None}
+    if w is not None:
+        figures["weights"] = lambda part: w[part]
+    if raw_score_sums:
+        figures |= {
+            "score_sums": lambda part: weight(part) * s[part],
+            "brier_sums": lambda part: weight(part) * (y[part] - s[part]) ** 2,
+            "log_loss_sums": lambda part: weight(part) * _log_loss_terms(y[part], s[part]),
+        }
+    figures |= {f"sum:{name}": weighted(values) for name, values in sums.items()}
+    chunk = _CHUNK if n_cells <= _CHUNK else max(len(cell_ids), 1)
+    totals = {name: np.zeros(n_cells) for name in figures}
+    for start in range(0, len(cell_ids), chunk):
+        part = slice(start, start + chunk)
+        ids = cell_ids[part]
+        for name, values in figures.items():
+            totals[name] += np.bincount(ids, weights=values(part), minlength=n_cells)
+    if w is None:
+        totals["weights"] = totals["rows"].copy()
+    totals["rows"] = totals["rows"].astype(np.int64)
+    return totals
+
+
+def _per_cell_score_sums(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Exact cells hold one score each, so the score-dependent sums follow from the cell itself."""
+    return {"score_sums": weights * scores, "brier_sums": weights * (labels - scores) ** 2,
+            "log_loss_sums": weights * _log_loss_terms(labels, scores)}
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -97,14 +122,26 @@ def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.nda
     return cell_ids, per_cell[::-1]
 
 
+def _sample(scores: np.ndarray) -> np.ndarray:
+    if len(scores) <= EDGE_SAMPLE:
+        return scores
+    return np.random.default_rng(0).choice(scores, EDGE_SAMPLE, replace=False)
+
+
+def _auto_mode(scores: np.ndarray) -> Literal["exact", "binned"]:
+    """Binned when there are more than 100,000 distinct scores, judged on a fixed-seed sample of 200,000
+    (a sample with that many distinct values proves it, and costs a small sort instead of a full one)."""
+    if len(scores) <= AUTO_BINNED_ABOVE:
+        return "exact"
+    return choose_mode("auto", len(np.unique(_sample(scores))))
+
+
 def _score_codes(scores: np.ndarray, mode: str, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row the index of its score cell, and the score of each cell (distinct score or bin edge)."""
     if mode == "exact":
         cell_scores, codes = np.unique(scores, return_inverse=True)
         return codes, cell_scores
-    rng = np.random.default_rng(0)
-    sample = scores if len(scores) <= EDGE_SAMPLE else rng.choice(scores, EDGE_SAMPLE, replace=False)
-    edges = bin_edges(sample, bins, low=float(scores.min()), high=float(scores.max()))
+    edges = bin_edges(_sample(scores), bins, low=float(scores.min()), high=float(scores.max()))
     codes = np.searchsorted(edges, scores, side="right") - 1
     return codes, edges
 
@@ -134,8 +171,7 @@ def counts_from_arrays(
         return ScoreCounts(scores=empty, labels=empty, rows=empty, weights=empty, score_sums=empty,
                            brier_sums=empty, log_loss_sums=empty, score_min=np.nan, score_max=np.nan,
                            keys={k: empty for k in keys}, sums={k: empty for k in sums})
-    distinct = len(s) if len(s) <= AUTO_BINNED_ABOVE else int(pd.Series(s).nunique())
-    chosen = choose_mode(mode, distinct) if mode == "auto" else mode
+    chosen = _auto_mode(s) if mode == "auto" else mode
     score_codes, cell_scores = _score_codes(s, chosen, bins)
     key_codes, key_values = [], []
     for values in keys.values():
@@ -145,28 +181,45 @@ def counts_from_arrays(
     if key_codes:
         cell_ids, per_cell = _group_codes([score_codes, y.astype(np.int64), *key_codes])
         n_cells = len(per_cell[0])
-    else:  # the common case: one dense code, no second sort
+    else:  # the common case: one dense code (score x 2 + label), no second sort
         cell_ids = score_codes * 2 + y
+        del score_codes
         n_cells = 2 * len(cell_scores)
-        per_cell = [np.arange(n_cells) // 2, np.arange(n_cells) % 2]
-    totals = _cell_sums(cell_ids, n_cells, y, s, w, sums)
-    keep = totals["rows"] > 0
+    totals = _cell_sums(cell_ids, n_cells, y, s, w, sums, raw_score_sums=chosen == "binned")
+    del cell_ids
+    kept = np.flatnonzero(totals["rows"])
+    if key_codes:
+        score_index, labels = per_cell[0][kept], per_cell[1][kept]
+        key_cells = {name: uniques[codes[kept]] for name, uniques, codes in
+                     zip(keys, key_values, per_cell[2:], strict=True)}
+    else:
+        score_index, labels, key_cells = kept // 2, (kept % 2).astype(np.int8), {}
+    cells = {name: values[kept] for name, values in totals.items()}
+    scores = cell_scores[score_index]
+    if chosen == "exact":
+        cells |= _per_cell_score_sums(scores, labels, cells["weights"])
     return ScoreCounts(
-        scores=cell_scores[per_cell[0][keep]],
-        labels=per_cell[1][keep],
-        rows=totals["rows"][keep],
-        weights=totals["weights"][keep],
-        score_sums=totals["score_sums"][keep],
-        brier_sums=totals["brier_sums"][keep],
-        log_loss_sums=totals["log_loss_sums"][keep],
-        score_min=float(s.min()),
-        score_max=float(s.max()),
-        mode=chosen,
-        bins=bins if chosen == "binned" else None,
-        keys={name: uniques[codes[keep]] for name, uniques, codes in zip(keys, key_values, per_cell[2:],
-                                                                         strict=True)},
-        sums={name: totals[f"sum:{name}"][keep] for name in sums},
+        scores=scores, labels=labels, rows=cells["rows"], weights=cells["weights"],
+        score_sums=cells["score_sums"], brier_sums=cells["brier_sums"], log_loss_sums=cells["log_loss_sums"],
+        score_min=float(s.min()), score_max=float(s.max()), mode=chosen,
+        bins=bins if chosen == "binned" else None, keys=key_cells,
+        sums={name: cells[f"sum:{name}"] for name in sums},
     )
+
+
+def _register_bin_function(con: duckdb.DuckDBPyConnection, edges: np.ndarray) -> str:
+    """Register SQL functions NAME(score) -> bin index and NAME_edge(index) -> the bin's lowest edge."""
+    name = f"mb_bin_{uuid.uuid4().hex[:12]}"
+
+    def bin_of(scores: pa.Array) -> pa.Array:
+        return pa.array(np.searchsorted(edges, scores.to_numpy(zero_copy_only=False), side="right") - 1)
+
+    def edge_of(index: pa.Array) -> pa.Array:
+        return pa.array(edges[index.to_numpy(zero_copy_only=False)])
+
+    con.create_function(name, bin_of, [DOUBLE], BIGINT, type=ARROW, side_effects=False)
+    con.create_function(f"{name}_edge", edge_of, [BIGINT], DOUBLE, type=ARROW, side_effects=False)
+    return name
 
 
 def counts_from_table(
@@ -204,16 +257,16 @@ def counts_from_table(
                                   sums={v: np.zeros(0) for v in sums})
     chosen = choose_mode(mode, int(distinct)) if mode == "auto" else mode
     if chosen == "exact":
-        cell = "s"
-        source = f"({base})"
+        cell, source, udf = "s", f"({base})", None
     else:
         sample = con.execute(
             f"SELECT s FROM ({base}) USING SAMPLE reservoir({EDGE_SAMPLE} ROWS) REPEATABLE (0)", params
         ).fetchnumpy()["s"]
-        edges = pd.DataFrame({"edge": bin_edges(np.asarray(sample, dtype=np.float64), bins, low=lo, high=hi)})
-        con.register("__mb_edges", edges)
-        cell = "e.edge"
-        source = f"({base}) AS r ASOF JOIN __mb_edges AS e ON r.s >= e.edge"
+        edges = bin_edges(np.asarray(sample, dtype=np.float64), bins, low=lo, high=hi)
+        udf = _register_bin_function(con, edges)
+        # The bin of each row is a vectorized numpy searchsorted over Arrow batches: O(n log bins) with
+        # constant memory (an ASOF JOIN against the edges held the whole table in a sort).
+        cell, source = f"{udf}_edge({udf}(s))", f"({base})"
     clipped = f"greatest(least(s, {1 - _EPS!r}), {_EPS!r})"  # constants, not user data
     ll = f"-ln(CASE WHEN y = 1 THEN {clipped} ELSE 1 - {clipped} END)"
     key_cols = "".join(f", k{i}" for i in range(len(keys)))
@@ -226,8 +279,9 @@ def counts_from_table(
     try:
         cells = con.execute(query, params).fetchnumpy()
     finally:
-        if chosen == "binned":
-            con.unregister("__mb_edges")
+        if udf is not None:
+            con.remove_function(udf)
+            con.remove_function(f"{udf}_edge")
     return ScoreCounts(
         scores=cells["score"], labels=cells["y"], rows=cells["rows"], weights=cells["weight"],
         score_sums=cells["score_sum"], brier_sums=cells["brier_sum"], log_loss_sums=cells["log_loss_sum"],
