@@ -104,3 +104,33 @@ def test_a_bad_upload_shows_the_specific_error(page, server, tmp_path):
     error.wait_for()
     assert "row 4: 'high'" in error.inner_text()
     page.screenshot(path=tmp_path / "bad_upload.png", full_page=True)
+
+
+def test_editing_the_scenario_moves_the_best_threshold(page, server, tmp_path):
+    from metricbridge.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "data" / "scenarios" / "demo_fraud.yaml")
+    page.goto(f"{server}/outcomes")
+    settle(page)
+    best = page.get_by_text(re.compile(r"^Best within capacity"))
+    before = evaluate_file(DEMO, scenario=scenario).outcomes["score_gbm"]
+    assert f"threshold {before.thresholds[before.best_index]:.4g}" in best.inner_text()
+    page.get_by_text("Scenario: Card fraud review queue (demo)").click()
+    box = page.get_by_label("Most manual reviews per day")
+    box.fill("1500")
+    box.press("Enter")
+    after = evaluate_file(DEMO, scenario=scenario.with_changes(capacity=1500.0)).outcomes["score_gbm"]
+    expected = f"threshold {after.thresholds[after.best_index]:.4g}"
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Best within capacity')"
+        " && p.innerText.includes(t))", arg=expected)
+    assert f"+{after.value[after.best_index]:,.0f} USD" in best.inner_text()
+    page.screenshot(path=tmp_path / "outcomes.png", full_page=True)
+
+
+def test_the_status_quo_page_draws_its_charts(page, server, tmp_path):
+    page.goto(f"{server}/status_quo")
+    settle(page)
+    page.get_by_text("score_gbm vs Amount rule").wait_for()
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 3
+    page.screenshot(path=tmp_path / "status_quo.png", full_page=True)

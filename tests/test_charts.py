@@ -68,3 +68,72 @@ def test_calibration_chart_plots_the_reliability_table(two_models):
     rows = spec["datasets"][spec["layer"][1]["data"]["name"]]
     assert len(rows) == len(table) and {row["model"] for row in rows} == {"strong", "weak"}
     assert sum(row["rows"] for row in rows if row["model"] == "strong") == 20_000
+
+
+@pytest.fixture(scope="module")
+def fraud_report():
+    from pathlib import Path
+
+    from metricbridge.evaluate import evaluate_file
+    from metricbridge.scenario import load_scenario
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    return evaluate_file(data / "fraud_transactions.parquet", scenario=load_scenario(data / "scenarios" /
+                                                                                     "demo_fraud.yaml"))
+
+
+def test_outcomes_chart_shades_thresholds_over_capacity_and_marks_best_and_current(fraud_report):
+    from metricbridge import views
+
+    frame = views.outcome_curve(fraud_report, "score_gbm")
+    outcomes = fraud_report.outcomes["score_gbm"]
+    best = float(outcomes.thresholds[outcomes.best_index])
+    spec = charts.outcomes_chart(frame, threshold=0.5, best=best, capacity=600).to_dict()
+    json.dumps(spec, allow_nan=False)
+    shade, line, rules = spec["layer"]
+    band = spec["datasets"][shade["data"]["name"]][0]
+    over = frame.loc[~frame["feasible"], "threshold"].dropna()
+    assert (band["start"], band["end"]) == (over.min(), over.max())
+    assert {(r["which"], r["threshold"]) for r in spec["datasets"][rules["data"]["name"]]} == {
+        ("current", 0.5), ("best within capacity", best)}
+    assert len(spec["datasets"][line["data"]["name"]]) <= 601
+
+
+def test_breakdown_adds_up_to_the_value(fraud_report):
+    from metricbridge.outcomes import value_parts
+
+    model = fraud_report.model("score_gbm")
+    parts = value_parts(model.curve, fraud_report.scenario, 0.5)
+    assert parts["value"].sum() == pytest.approx(fraud_report.outcomes["score_gbm"].at(0.5)["value"])
+    spec = charts.breakdown_chart(parts, currency="USD").to_dict()
+    assert spec["encoding"]["x"]["title"] == "Value per period (USD)"
+
+
+def test_views_for_the_status_quo_page(fraud_report):
+    from metricbridge import views
+    from metricbridge.compare import match_caught
+
+    outcomes = fraud_report.outcomes["score_gbm"]
+    long = views.comparison_frame(fraud_report, "score_gbm", 0.5)
+    assert set(long["who"]) == {"score_gbm", "Amount rule", "Do nothing"}
+    caught = long[(long["figure"] == "caught") & (long["who"] == "Amount rule")]["amount"].item()
+    assert caught == pytest.approx(fraud_report.status_quo[0].point["caught"])
+    pr = views.deployment_pr(fraud_report, "score_gbm")
+    np.testing.assert_allclose(pr["precision"].dropna(), outcomes.caught[1:] / outcomes.actions[1:], rtol=1e-12)
+    matches = views.matches_frame(fraud_report, "score_gbm").set_index("status quo")
+    expected = match_caught(outcomes, fraud_report.status_quo[0].point["caught"])
+    assert matches.loc["Amount rule", "threshold to catch as many"] == expected.threshold
+    bars = views.break_even_bars(fraud_report, "score_gbm")
+    spec = charts.break_even_chart(pr, bars).to_dict()
+    assert {row["name"] for row in spec["datasets"][spec["layer"][0]["data"]["name"]]} == {"Amount rule",
+                                                                                          "Do nothing"}
+
+
+def test_tornado_chart_draws_one_bar_per_input(fraud_report):
+    from metricbridge.sensitivity import tornado
+
+    frame = tornado(fraud_report.model("score_gbm").curve, fraud_report.scenario)
+    spec = charts.tornado_chart(frame, currency="USD").to_dict()
+    rows = spec["datasets"][spec["layer"][0]["data"]["name"]]
+    assert [row["label"] for row in rows] == list(frame["label"])
+    assert "capacity" in set(frame["input"])

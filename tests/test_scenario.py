@@ -141,3 +141,10 @@ def test_the_screening_preset_is_net_benefit():
         assert outcomes.at(t)["value"] == pytest.approx(tp / n - fp / n * 0.1 / 0.9, abs=1e-12)
     treat_all = outcomes_at_rates(scenario.status_quo_named("Treat all"), scenario, reference=curve).point(0)
     assert treat_all["value"] == pytest.approx(y.mean() - (1 - y.mean()) / 9, abs=1e-12)
+
+
+def test_a_scenario_without_value_columns_round_trips_its_skeleton():
+    scenario = load_scenario(SCENARIOS / "fraud_review.yaml")
+    skeleton = scenario.skeleton()
+    assert skeleton.value_columns == () and skeleton.status_quo == ()
+    assert load_scenario("s.yaml", text=scenario_to_yaml(skeleton)) == skeleton

@@ -141,3 +141,72 @@ def test_a_margin_upload_starts_at_its_median_and_says_so(tmp_path):
     _open(at, "metrics")
     assert at.slider[0].min < 0 < at.slider[0].max
     assert any("calibration" in i.value.lower() for i in at.info)
+
+
+SCENARIO = ROOT / "data" / "scenarios" / "demo_fraud.yaml"
+
+
+def _number_input(at: AppTest, label: str):
+    return next(box for box in at.number_input if box.label == label)
+
+
+def _best_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("Best within capacity"))
+
+
+def test_outcomes_page_opens_with_the_demo_scenario_and_its_figures():
+    from metricbridge.scenario import load_scenario
+
+    at = _open(_app(), "outcomes")
+    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    point = report.outcomes["score_gbm"].at(0.5)
+    assert _metric(at, "Frauds caught") == f"{point['caught']:,.1f}".rstrip("0").rstrip(".")
+    assert _metric(at, "Value per day") == f"+{point['value']:,.0f} USD"
+    outcomes = report.outcomes["score_gbm"]
+    assert f"threshold **{outcomes.thresholds[outcomes.best_index]:.4g}**" in _best_line(at)
+
+
+def test_editing_the_capacity_moves_the_best_threshold_and_the_value():
+    at = _open(_app(), "outcomes")
+    before = _best_line(at)
+    _number_input(at, "Most manual reviews per day").set_value(1500.0).run()
+    assert not at.exception and not at.error
+    after = _best_line(at)
+    assert after != before
+    from metricbridge.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIO).with_changes(capacity=1500.0)
+    outcomes = evaluate_file(DEMO, scenario=scenario).outcomes["score_gbm"]
+    assert f"threshold **{outcomes.thresholds[outcomes.best_index]:.4g}**" in after
+    assert f"+{outcomes.value[outcomes.best_index]:,.0f} USD" in after
+
+
+def test_a_preset_replaces_the_scenario():
+    at = _open(_app(), "outcomes")
+    next(box for box in at.selectbox if box.label == "Start from a ready scenario").set_value(
+        "Fraud review queue").run()
+    assert not at.exception and not at.error
+    assert any(m.label == "Value per day" for m in at.metric)
+    assert any(e.label == "Scenario: Fraud review queue" for e in at.expander)
+
+
+def test_status_quo_page_compares_in_words_and_finds_the_matches():
+    from metricbridge.scenario import load_scenario
+
+    at = _open(_app(), "status_quo")
+    assert not at.error
+    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    rule = report.status_quo[0].point
+    model = report.outcomes["score_gbm"].at(0.5)
+    assert any(f"{model['caught'] - rule['caught']:,.0f} more frauds caught" in c.value for c in at.caption)
+    matches = [m.value for m in at.markdown if m.value.startswith("- **Amount rule**")]
+    assert matches and "catches as many" in matches[0]
+    assert any("stays best while that ratio is between" in m.value for m in at.markdown)
+
+
+def test_outcome_pages_ask_for_a_scenario_for_an_upload():
+    at = _upload(_open(_app(), "data"), GOOD / "semicolon_yes_no.csv")
+    _open(at, "outcomes")
+    assert any("Pick a ready scenario" in i.value for i in at.info)
+    _open(at, "status_quo")
+    assert any("Choose a scenario" in i.value for i in at.info)

@@ -138,3 +138,87 @@ def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
                  alt.Tooltip("bin_high:Q", format=".1f"), alt.Tooltip("rows:Q", format=","),
                  alt.Tooltip("mean_score:Q", format=".3f"), alt.Tooltip("observed_rate:Q", format=".3f")])
     return _layer(diagonal, points).properties(title="Calibration", height=_HEIGHT)
+
+
+# -- outcomes (scenario) -------------------------------------------------------------------------------------
+
+def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None, capacity: float | None,
+                   figure: str = "value", title: str = "Value per period") -> alt.LayerChart:
+    """One outcome against the threshold: thresholds over capacity shaded, the best and current marked.
+
+    ``frame`` is ``Outcomes.to_frame()`` (possibly downsampled); the flag-nothing row is left out.
+    """
+    data = _finite(frame).dropna(subset=["threshold"])
+    line = alt.Chart(data).mark_line(interpolate="step-after").encode(
+        x=alt.X("threshold:Q", title="Threshold (flag items with score ≥ threshold)"),
+        y=alt.Y(f"{figure}:Q", title=title),
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}:Q", format=",.1f"),
+                 alt.Tooltip("actions:Q", format=",.1f"), alt.Tooltip("feasible:N")])
+    layers: list[alt.Chart] = []
+    if capacity is not None and not data["feasible"].all():
+        over = data.loc[~data["feasible"], "threshold"]
+        band = pd.DataFrame({"start": [over.min()], "end": [over.max()], "label": ["over capacity"]})
+        layers.append(alt.Chart(band).mark_rect(color="#f4c7c3", opacity=0.5).encode(
+            x="start:Q", x2="end:Q", tooltip=[alt.Tooltip("label:N")]))
+    layers.append(line)
+    marks = [{"threshold": threshold, "which": "current"}]
+    if best is not None:
+        marks.append({"threshold": best, "which": "best within capacity"})
+    layers.append(alt.Chart(pd.DataFrame(marks)).mark_rule(strokeWidth=2).encode(
+        x="threshold:Q", strokeDash=alt.StrokeDash("which:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("which:N"), alt.Tooltip("threshold:Q", format=".3f")]))
+    return _layer(*layers).properties(title=title, height=260)
+
+
+def breakdown_chart(parts: pd.DataFrame, *, currency: str | None) -> alt.Chart:
+    """Where the value comes from: one signed bar per outcome (``part``, ``value``)."""
+    unit = f" ({currency})" if currency else ""
+    return alt.Chart(parts).mark_bar().encode(
+        y=alt.Y("part:N", title=None, sort=None),
+        x=alt.X("value:Q", title=f"Value per period{unit}"),
+        color=alt.condition(alt.datum.value >= 0, alt.value("#2e7d32"), alt.value("#c62828")),
+        tooltip=[alt.Tooltip("part:N"), alt.Tooltip("value:Q", format=",.0f")],
+    ).properties(title="Where the value comes from", height=200)
+
+
+def comparison_chart(long: pd.DataFrame) -> alt.Chart:
+    """Model and status quos side by side: one small panel per figure (``figure``, ``who``, ``amount``)."""
+    order = list(dict.fromkeys(long["who"]))
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("who:N", title=None, sort=order, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("amount:Q", title=None, axis=alt.Axis(format="~s")),
+        color=alt.Color("who:N", sort=order, title=None, legend=alt.Legend(orient="top")),
+        column=alt.Column("figure:N", title=None, sort=None),
+        tooltip=[alt.Tooltip("who:N"), alt.Tooltip("figure:N"), alt.Tooltip("amount:Q", format=",.1f")],
+    ).resolve_scale(y="independent").properties(width=80, height=180)
+
+
+def break_even_chart(model: pd.DataFrame, bars: pd.DataFrame) -> alt.LayerChart:
+    """The model's precision-recall curve at the deployment's prevalence, and each status quo's bar:
+    above a bar's line, an operating point is worth more than that status quo."""
+    bar_lines = alt.Chart(bars.dropna(subset=["precision"])).mark_line(strokeDash=[5, 3]).encode(
+        x="recall:Q", y="precision:Q", color=alt.Color("name:N", title="Break-even with"),
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("recall:Q", format=".2f"),
+                 alt.Tooltip("precision:Q", format=".3f")])
+    curve = alt.Chart(model.dropna(subset=["precision"])).mark_line(color="black").encode(
+        x=alt.X("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("precision:Q", title="Precision at the deployment's prevalence", scale=alt.Scale(domain=[0, 1])),
+        order=alt.Order("recall:Q"),
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
+                 alt.Tooltip("precision:Q", format=".3f")])
+    return _layer(bar_lines, curve).properties(height=_HEIGHT)
+
+
+def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> alt.LayerChart:
+    """Best value when each input moves -50% and +50%: the widest bars are the assumptions that matter."""
+    unit = f" ({currency})" if currency else ""
+    base = alt.Chart(frame).encode(
+        y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)))
+    bars = base.mark_bar(color="#90a4ae").encode(
+        x=alt.X("low_value:Q", title=f"Best value per period{unit}"), x2="high_value:Q",
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("low_value:Q", title="at -50%", format=",.0f"),
+                 alt.Tooltip("high_value:Q", title="at +50%", format=",.0f"),
+                 alt.Tooltip("low_threshold:Q", title="best threshold at -50%", format=".3f"),
+                 alt.Tooltip("high_threshold:Q", title="best threshold at +50%", format=".3f")])
+    rule = alt.Chart(frame.head(1)).mark_rule(color="black").encode(x="base_value:Q")
+    return _layer(bars, rule).properties(height=max(120, 40 * len(frame)))

@@ -18,7 +18,9 @@ import pandas as pd
 from metricbridge.curve import ThresholdCurve
 from metricbridge.scenario import Scenario, StatusQuo
 
-__all__ = ["OUTCOME_KEYS", "Outcomes", "ItemValues", "item_values", "outcomes_for_curve", "outcomes_at_rates"]
+__all__ = [
+    "OUTCOME_KEYS", "Outcomes", "ItemValues", "item_values", "outcomes_for_curve", "outcomes_at_rates", "value_parts",
+]
 
 OUTCOME_KEYS = ("caught", "missed", "false_alarms", "left_alone", "actions", "hours", "value", "cost_of_errors")
 _TIE = 1e-9  # values this close are a tie (then fewer actions win)
@@ -192,3 +194,18 @@ def outcomes_at_rates(entry: StatusQuo, scenario: Scenario, *, reference: Thresh
         values = _population_values(scenario, reference)
     return _outcomes(np.array([np.nan]), tpr, fpr, scenario, prevalence, values,
                      effort_share=entry.effort_share, minutes_per_action=entry.minutes_per_action)
+
+
+def value_parts(curve: ThresholdCurve, scenario: Scenario, threshold: float) -> pd.DataFrame:
+    """The value at ``threshold`` split by where it comes from: one row per outcome and the effort."""
+    outcomes = outcomes_for_curve(curve, scenario)
+    index = outcomes.index_at(threshold)
+    values = item_values(scenario, curve)
+    parts = {
+        f"{scenario.positive} caught": outcomes.caught[index] * values.caught[index],
+        f"{scenario.positive} missed": outcomes.missed[index] * values.missed[index],
+        "false alarms": outcomes.false_alarms[index] * values.false_alarm[index],
+        "correctly left alone": outcomes.left_alone[index] * values.left_alone[index],
+        f"effort ({scenario.action})": -outcomes.effort_items[index] * scenario.effort_cost,
+    }
+    return pd.DataFrame({"part": list(parts), "value": [float(v) for v in parts.values()]})

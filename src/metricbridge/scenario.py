@@ -17,7 +17,7 @@ import yaml
 from metricbridge.errors import ScenarioError
 
 __all__ = [
-    "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "counting_scenario", "load_scenario",
+    "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario",
     "parse_scenario", "scenario_to_yaml",
 ]
 
@@ -102,9 +102,13 @@ class Scenario:
         raise ScenarioError(f"scenario {self.name!r} has no status quo named {name!r}; it has: "
                             f"{', '.join(sq.name for sq in self.status_quo) or 'none'}.")
 
-    def counting_columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """What counting must carry for this scenario: value columns and decision columns."""
-        return self.value_columns, self.status_quo_columns
+    def skeleton(self) -> Scenario:
+        """Only what counting depends on (the columns, under the fields that name them): two scenarios
+        with the same skeleton share one counting, and the figures are applied afterwards."""
+        return Scenario(name=self.name, volume=1,
+                        value={k: ItemValue(column=self.item_value(k).column) for k in OUTCOME_VALUES},
+                        status_quo=tuple(StatusQuo(name=sq.name, column=sq.column) for sq in self.status_quo
+                                         if sq.column))
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with some fields changed and validated again (what the editor and sensitivity use)."""
@@ -123,21 +127,10 @@ def _as_dict(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def counting_scenario(value_columns: tuple[str, ...], decision_columns: tuple[str, ...]) -> Scenario:
-    """A stand-in scenario that makes counting carry these columns (its figures mean nothing); the real
-    scenario is applied afterwards with ``EvaluationReport.with_scenario``, which needs no recount."""
-    value = {outcome: ItemValue(column=column) for outcome, column in zip(OUTCOME_VALUES, value_columns,
-                                                                          strict=False)}
-    extra = value_columns[len(OUTCOME_VALUES):]
-    if extra:
-        raise ValueError(f"at most {len(OUTCOME_VALUES)} value columns, not {len(value_columns)}")
-    return Scenario(volume=1, value=value,
-                    status_quo=tuple(StatusQuo(name=column, column=column) for column in decision_columns))
-
-
 def scenario_to_yaml(scenario: Scenario) -> str:
     """The YAML form (optional fields left at their defaults are omitted)."""
-    data = {key: value for key, value in _as_dict(scenario).items() if value not in (None, [], {})}
+    data = {key: value for key, value in _as_dict(scenario).items()
+            if key in ("volume", "value") or value not in (None, [], {})}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -6,6 +6,7 @@ Outcomes are vectorized over the curve, so each what-if is one cheap recomputati
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,27 +88,54 @@ class CostRatioRange:
     high: float
 
 
-def cost_ratio_range(curve: ThresholdCurve, scenario: Scenario, *, index: int) -> CostRatioRange | None:
+def _with_alarm_cost(scenario: Scenario, alarm_cost: float, left_alone: float) -> Scenario:
+    """The scenario with a false alarm worth whatever makes it cost ``alarm_cost`` against leaving alone."""
+    worth = left_alone + scenario.effort_cost - alarm_cost
+    value = {k: v.to_yaml() for k, v in scenario.value.items()} | {"false_alarm": worth}
+    return scenario.with_changes(value=value)
+
+
+def cost_ratio_range(curve: ThresholdCurve, scenario: Scenario, *, index: int, span: float = 1000.0,
+                     steps: int = 121) -> CostRatioRange | None:
     """Over which ratio R = (cost of a false alarm) / (cost of a miss) threshold ``index`` stays the best
-    feasible one. Value = constant - c_miss (missed + R false_alarms), so each other threshold bounds R
-    linearly. None when a miss costs nothing (no ratio to speak of)."""
-    outcomes = outcomes_for_curve(curve, scenario)
+    feasible one, found by recomputing the outcomes with the false alarm's worth moved (a log grid over
+    R / span .. R x span, then bisection at both edges). Column-valued worths enter at their means at
+    ``index``. None when a miss costs nothing (no ratio to speak of) or ``index`` is not the best now."""
     values = item_values(scenario, curve)
     means = {"caught": float(values.forgone[index]), "missed": float(values.missed[index]),
              "false_alarm": float(values.false_alarm[index]), "left_alone": float(values.spared[index])}
     miss_cost, alarm_cost = error_costs(scenario, means)
-    if miss_cost <= 0:
+    if miss_cost <= 0 or outcomes_for_curve(curve, scenario).best_index != index:
         return None
-    feasible = outcomes.feasible
-    missed, alarms = outcomes.missed, outcomes.false_alarms
-    d_missed, d_alarms = missed - missed[index], alarms - alarms[index]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = -d_missed / d_alarms
-    more = feasible & (d_alarms > 0)  # thresholds with more false alarms beat it when R is small
-    fewer = feasible & (d_alarms < 0)
-    low = float(np.max(bound[more], initial=0.0))
-    high = float(np.min(bound[fewer], initial=np.inf))
-    return CostRatioRange(ratio=alarm_cost / miss_cost, low=max(low, 0.0), high=high)
+    ratio = alarm_cost / miss_cost
+
+    def stays(r: float) -> bool:
+        moved = _with_alarm_cost(scenario, r * miss_cost, means["left_alone"])
+        return outcomes_for_curve(curve, moved).best_index == index
+
+    anchor = max(ratio, 1e-6)
+    grid = np.geomspace(anchor / span, anchor * span, steps)
+    inside = np.array([stays(r) for r in grid])
+    centre = int(np.argmin(np.abs(np.log(grid / anchor))))
+    low_i, high_i = centre, centre
+    while low_i > 0 and inside[low_i - 1]:
+        low_i -= 1
+    while high_i < steps - 1 and inside[high_i + 1]:
+        high_i += 1
+    low = 0.0 if low_i == 0 and stays(0.0) else _edge(stays, grid[low_i - 1] if low_i else 0.0, grid[low_i])
+    high = np.inf if high_i == steps - 1 else _edge(stays, grid[high_i + 1], grid[high_i])
+    return CostRatioRange(ratio=ratio, low=float(low), high=float(high))
+
+
+def _edge(stays: Callable[[float], bool], outside: float, inside: float, rounds: int = 30) -> float:
+    """Bisection between a ratio where the threshold is not best and one where it is."""
+    for _ in range(rounds):
+        middle = (outside + inside) / 2
+        if stays(middle):
+            inside = middle
+        else:
+            outside = middle
+    return inside
 
 
 def capacity_value(curve: ThresholdCurve, scenario: Scenario, *, step: float = 0.1) -> float | None:

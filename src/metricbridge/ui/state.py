@@ -15,10 +15,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file
 from metricbridge.loading import FileOverview, inspect_file
+from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
 
-SOURCE, CHOICES, THRESHOLD, UPLOAD_ERROR = "mb_source", "mb_choices", "mb_threshold", "mb_upload_error"
+SOURCE, CHOICES, THRESHOLD, SCENARIOS, EDITS = "mb_source", "mb_choices", "mb_threshold", "mb_scenarios", "mb_edits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,16 +28,15 @@ class DemoSet:
     key: str
     title: str
     file: str
-    item: str
-    positive: str
+    scenario: str
     about: str
 
 
 DEMOS = {
-    "fraud": DemoSet("fraud", "Card fraud review", "fraud_transactions.parquet", "transaction", "fraud",
+    "fraud": DemoSet("fraud", "Card fraud review", "fraud_transactions.parquet", "demo_fraud.yaml",
                      "40,000 card transactions over eight weeks, two models (gradient boosting and logistic "
                      "regression) and the amount rule the fraud team uses today."),
-    "tickets": DemoSet("tickets", "Support-ticket triage", "support_tickets.parquet", "ticket", "urgent ticket",
+    "tickets": DemoSet("tickets", "Support-ticket triage", "support_tickets.parquet", "demo_tickets.yaml",
                        "30,000 support tickets, a model that scores urgency and today's keyword rule."),
 }
 
@@ -100,6 +101,8 @@ def init() -> None:
         wanted = st.query_params.get("demo", "fraud")
         st.session_state[SOURCE] = demo_source(wanted if wanted in DEMOS else "fraud")
     st.session_state.setdefault(CHOICES, {})
+    st.session_state.setdefault(SCENARIOS, {})
+    st.session_state.setdefault(EDITS, 0)
     if THRESHOLD not in st.session_state:
         try:
             st.session_state[THRESHOLD] = float(st.query_params.get("threshold", ""))
@@ -145,10 +148,46 @@ def _overview(digest: str, _path: str, name: str) -> FileOverview:
     return inspect_file(_path, name=name)
 
 
+def presets() -> dict[str, Path]:
+    """Ready scenarios by name: data/scenarios/*.yaml."""
+    folder = demo_dir() / "scenarios"
+    found = {}
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        try:
+            found[load_scenario(path).name] = path
+        except MetricBridgeError:
+            continue  # a broken preset file is left out of the list, not a crash
+    return found
+
+
+def current_scenario() -> Scenario | None:
+    """The scenario of the current data: edited, else the demo's own, else none yet."""
+    source = current_source()
+    if source is None:
+        return None
+    scenarios = st.session_state[SCENARIOS]
+    if source.digest not in scenarios and source.demo:
+        path = demo_dir() / "scenarios" / DEMOS[source.demo].scenario
+        scenarios[source.digest] = load_scenario(path) if path.is_file() else None
+    scenario: Scenario | None = scenarios.get(source.digest)
+    return scenario
+
+
+def set_scenario(scenario: Scenario | None, *, replace_editor: bool = False) -> None:
+    """Keep the scenario for the current data; ``replace_editor`` resets the editor's widgets to it."""
+    source = current_source()
+    if source is not None:
+        st.session_state[SCENARIOS][source.digest] = scenario
+    if replace_editor:
+        st.session_state[EDITS] += 1
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def _report(digest: str, _path: str, name: str, choices: Choices) -> EvaluationReport:
-    # Pages move the threshold with report.at(), which needs no recount.
-    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, **asdict(choices))
+def _report(digest: str, _path: str, name: str, choices: Choices, skeleton: str | None) -> EvaluationReport:
+    # Counted once per file, column choice and scenario columns (the skeleton, as YAML); a scenario edit is
+    # then arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
+    scenario = load_scenario("the scenario", text=skeleton) if skeleton else None
+    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=scenario, **asdict(choices))
 
 
 def overview(source: Source) -> FileOverview:
@@ -156,6 +195,10 @@ def overview(source: Source) -> FileOverview:
 
 
 def report(source: Source, choices: Choices) -> EvaluationReport:
-    """The evaluation of the source under the choices (cached); InputError when the data is unusable."""
+    """The evaluation of the source under the choices and the current scenario (counting cached);
+    MetricBridgeError when the data or the scenario cannot be used."""
+    scenario = current_scenario()
+    skeleton = scenario_to_yaml(scenario.skeleton()) if scenario else None
     with st.spinner(f"Counting scores in {source.name}…"):
-        return _report(source.digest, source.path, source.name, choices)
+        base = _report(source.digest, source.path, source.name, choices, skeleton)
+    return base.with_scenario(scenario)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metricbridge.ui.pages import data, home, metrics
+from metricbridge.ui.pages import data, home, metrics, outcomes, status_quo
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,4 +21,6 @@ PAGES = (
     PageSpec("home", "Home", ":material/home:", home.render, default=True),
     PageSpec("data", "Data", ":material/upload_file:", data.render),
     PageSpec("metrics", "Metrics and threshold", ":material/tune:", metrics.render),
+    PageSpec("outcomes", "Outcomes", ":material/payments:", outcomes.render),
+    PageSpec("status_quo", "Against today", ":material/compare_arrows:", status_quo.render),
 )

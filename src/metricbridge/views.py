@@ -1,0 +1,95 @@
+"""Ready-to-draw tables of a report under its scenario: what the Outcomes and Status quo pages show,
+reachable from Python too. No streamlit here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metricbridge.compare import Match, break_even, match_caught, match_workload
+from metricbridge.evaluate import EvaluationReport
+from metricbridge.outcomes import OUTCOME_KEYS
+
+__all__ = ["comparison_frame", "deployment_pr", "break_even_bars", "matches_frame", "outcome_curve"]
+
+FIGURE_LABELS = {"caught": "caught", "missed": "missed", "false_alarms": "false alarms", "actions": "actions",
+                 "hours": "hours", "value": "value", "cost_of_errors": "cost of errors"}
+
+
+def _scenario(report: EvaluationReport):
+    if report.scenario is None:
+        raise ValueError("the report has no scenario: evaluate with one, or use report.with_scenario()")
+    return report.scenario
+
+
+def comparison_frame(report: EvaluationReport, model: str, threshold: float) -> pd.DataFrame:
+    """Long form (``figure``, ``who``, ``amount``) of the model at ``threshold`` and every status quo."""
+    _scenario(report)
+    rows = []
+    points = [(model, report.outcomes[model].at(threshold))] + [(sq.name, sq.point) for sq in report.status_quo]
+    for who, point in points:
+        rows += [{"figure": FIGURE_LABELS[key], "who": who, "amount": point[key]} for key in OUTCOME_KEYS
+                 if key in FIGURE_LABELS and key != "missed"]
+    return pd.DataFrame(rows)
+
+
+def deployment_pr(report: EvaluationReport, model: str) -> pd.DataFrame:
+    """The model's precision and recall at every threshold, precision at the deployment's prevalence."""
+    outcomes = report.outcomes[model]
+    return pd.DataFrame({"threshold": np.where(np.isfinite(outcomes.thresholds), outcomes.thresholds, np.nan),
+                         "recall": outcomes.caught / (outcomes.caught + outcomes.missed),
+                         "precision": outcomes.precision})
+
+
+def break_even_bars(report: EvaluationReport, model: str) -> pd.DataFrame:
+    """For each status quo, the lowest precision at each recall that is worth as much (``name`` column)."""
+    scenario = _scenario(report)
+    curve = report.model(model).curve
+    prevalence = scenario.prevalence if scenario.prevalence is not None else curve.positives / curve.n
+    means = _population_means(report, model)
+    frames = []
+    for sq in report.status_quo:
+        bar = break_even(scenario, prevalence=prevalence, value=sq.point["value"], item_means=means)
+        frames.append(bar.assign(name=sq.name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["recall", "precision", "name"])
+
+
+def _population_means(report: EvaluationReport, model: str) -> dict[str, float]:
+    """Mean worth of column-valued outcomes over all positives / negatives of the evaluation data."""
+    scenario = _scenario(report)
+    curve = report.model(model).curve
+    means = {}
+    for outcome in ("caught", "missed", "false_alarm", "left_alone"):
+        spec = scenario.item_value(outcome)
+        if spec.column:
+            positives_sum, negatives_sum = curve.value_totals[spec.column]
+            over_positives = outcome in ("caught", "missed")
+            total, count = (positives_sum, curve.positives) if over_positives else (negatives_sum, curve.negatives)
+            means[outcome] = spec.times * total / count if count else 0.0
+    return means
+
+
+def matches_frame(report: EvaluationReport, model: str) -> pd.DataFrame:
+    """Per status quo: the threshold that catches as many with the fewest actions, and the most the model
+    catches with the same workload."""
+    outcomes = report.outcomes[model]
+    rows = []
+    for sq in report.status_quo:
+        same_catch: Match = match_caught(outcomes, sq.point["caught"])
+        same_work: Match = match_workload(outcomes, sq.point["actions"])
+        rows.append({
+            "status quo": sq.name, "its caught": sq.point["caught"], "its actions": sq.point["actions"],
+            "threshold to catch as many": same_catch.threshold,
+            "actions needed": None if same_catch.index is None else float(outcomes.actions[same_catch.index]),
+            "threshold at its workload": same_work.threshold,
+            "caught at its workload": None if same_work.index is None else float(outcomes.caught[same_work.index]),
+        })
+    return pd.DataFrame(rows)
+
+
+def outcome_curve(report: EvaluationReport, model: str, *, max_points: int = 600) -> pd.DataFrame:
+    """``Outcomes.to_frame()`` thinned for drawing: evenly spread points plus both ends and the best one."""
+    outcomes = report.outcomes[model]
+    count = len(outcomes.thresholds)
+    picks = np.unique(np.r_[np.linspace(0, count - 1, min(max_points, count)).astype(int), outcomes.best_index])
+    return outcomes.to_frame().iloc[picks].reset_index(drop=True)
