@@ -33,12 +33,15 @@ def comparison_frame(report: EvaluationReport, model: str, threshold: float) -> 
     return pd.DataFrame(rows)
 
 
-def deployment_pr(report: EvaluationReport, model: str) -> pd.DataFrame:
-    """The model's precision and recall at every threshold, precision at the deployment's prevalence."""
+def deployment_pr(report: EvaluationReport, model: str, *, max_points: int = 600) -> pd.DataFrame:
+    """The model's precision and recall, precision at the deployment's prevalence, at the thresholds its
+    downsampled curve keeps (the corners survive)."""
     outcomes = report.outcomes[model]
+    kept = np.isin(outcomes.thresholds, report.model(model).curve.downsample(max_points).thresholds)
+    positives = outcomes.caught + outcomes.missed
+    recall = np.divide(outcomes.caught, positives, out=np.zeros_like(positives), where=positives > 0)
     return pd.DataFrame({"threshold": np.where(np.isfinite(outcomes.thresholds), outcomes.thresholds, np.nan),
-                         "recall": outcomes.caught / (outcomes.caught + outcomes.missed),
-                         "precision": outcomes.precision})
+                         "recall": recall, "precision": outcomes.precision})[kept].reset_index(drop=True)
 
 
 def break_even_bars(report: EvaluationReport, model: str) -> pd.DataFrame:
