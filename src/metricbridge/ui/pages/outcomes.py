@@ -12,6 +12,20 @@ from metricbridge.outcomes import value_parts
 from metricbridge.scenario import Scenario
 from metricbridge.ui import scenario_editor, state, widgets
 
+_HOW = """
+The evaluation data gives, at each threshold, the share of {s.positive}s the model flags (recall) and the
+share of the others it flags by mistake (false-alarm rate). Per {period}, with the scenario's volume and
+prevalence (the share of {s.positive}s in deployment):
+
+- **caught** = volume × prevalence × recall; **missed** = volume × prevalence × (1 − recall)
+- **false alarms** = volume × (1 − prevalence) × false-alarm rate; the rest are **correctly left alone**
+- **{s.action}s** = caught + false alarms; **hours** = {s.action}s × minutes per {s.action} / 60
+- **value** = each count × what one such item is worth, minus the hours × cost per hour
+- **cost of errors** = what each miss and each false alarm cost against the right call
+- a threshold whose {s.action}s exceed the capacity is out of reach (shaded); the best threshold is the one
+  with the highest value within capacity (flagging nothing included)
+"""
+
 
 def _cards(point: dict, scenario: Scenario, precision: float) -> None:
     cards = st.columns([1, 1, 1, 1, 1.6])
@@ -71,3 +85,5 @@ def render() -> None:
                                              capacity=scenario.capacity, figure="actions",
                                              title=f"{scenario.action.capitalize()}s per {scenario.period}"),
                        width="stretch")
+    with st.expander("How these figures are computed"):
+        st.markdown(_HOW.format(s=scenario, period=scenario.period))
