@@ -132,5 +132,7 @@ def test_the_status_quo_page_draws_its_charts(page, server, tmp_path):
     page.goto(f"{server}/status_quo")
     settle(page)
     page.get_by_text("score_gbm vs Amount rule").wait_for()
-    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 3
+    # comparison, break-even bar and tornado: charts draw after the text, so wait for all three
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 3")
+    page.get_by_text("stays best while that ratio is between").wait_for()
     page.screenshot(path=tmp_path / "status_quo.png", full_page=True)

@@ -47,18 +47,21 @@ class ThresholdCurve:
     thresholds: np.ndarray
     tp: np.ndarray
     fp: np.ndarray
-    positives: float
-    negatives: float
+    positives: float | np.ndarray
+    negatives: float | np.ndarray
     mode: CountingMode = "exact"
     # Per declared value column: cumulative weighted sums over flagged positives and flagged negatives,
     # aligned with ``thresholds``, and the totals over all positives and all negatives.
     value_tp: Mapping[str, np.ndarray] = field(default_factory=dict)
     value_fp: Mapping[str, np.ndarray] = field(default_factory=dict)
-    value_totals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    value_totals: Mapping[str, tuple[float | np.ndarray, float | np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        shape = np.shape(self.thresholds)
-        if np.shape(self.tp) != shape or np.shape(self.fp) != shape or not shape or shape[0] == 0:
+        # A batch of curves (one per bootstrap resample) puts the resamples on a leading axis of tp, fp and
+        # the value sums, with positives and negatives of shape (resamples, 1); every metric broadcasts.
+        length = np.shape(self.thresholds)
+        if (len(length) != 1 or length[0] == 0 or np.shape(self.tp)[-1:] != length
+                or np.shape(self.fp) != np.shape(self.tp)):
             raise ValueError("ThresholdCurve arrays must be non-empty and of equal length")
         if np.any(np.diff(self.thresholds) >= 0):
             raise ValueError("ThresholdCurve.thresholds must be strictly decreasing")
@@ -73,7 +76,7 @@ class ThresholdCurve:
         return self.negatives - self.fp
 
     @property
-    def n(self) -> float:
+    def n(self) -> float | np.ndarray:
         return self.positives + self.negatives
 
     @property
@@ -132,7 +135,7 @@ class ThresholdCurve:
     @property
     def lift(self) -> np.ndarray:
         """Precision over the base rate: how many times richer in positives the flagged items are."""
-        return _ratio(self.precision, self.positives / self.n if self.n else 0.0)
+        return _ratio(self.precision, _ratio(np.asarray(self.positives), self.n))
 
     # points ---------------------------------------------------------------------------------------
     def index_at(self, threshold: float) -> int:
@@ -152,10 +155,10 @@ class ThresholdCurve:
     def take(self, indices: np.ndarray) -> ThresholdCurve:
         """The curve restricted to some of its points (sorted indices)."""
         return ThresholdCurve(
-            thresholds=self.thresholds[indices], tp=self.tp[indices], fp=self.fp[indices],
+            thresholds=self.thresholds[indices], tp=self.tp[..., indices], fp=self.fp[..., indices],
             positives=self.positives, negatives=self.negatives, mode=self.mode,
-            value_tp={k: v[indices] for k, v in self.value_tp.items()},
-            value_fp={k: v[indices] for k, v in self.value_fp.items()}, value_totals=self.value_totals,
+            value_tp={k: v[..., indices] for k, v in self.value_tp.items()},
+            value_fp={k: v[..., indices] for k, v in self.value_fp.items()}, value_totals=self.value_totals,
         )
 
     def downsample(self, max_points: int = 1000) -> ThresholdCurve:

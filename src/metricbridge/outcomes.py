@@ -125,7 +125,8 @@ class Outcomes:
         return pd.DataFrame(columns | {"precision": self.precision, "feasible": self.feasible})
 
 
-def _outcomes(thresholds: np.ndarray, tpr: np.ndarray, fpr: np.ndarray, scenario: Scenario, prevalence: float,
+def _outcomes(thresholds: np.ndarray, tpr: np.ndarray, fpr: np.ndarray, scenario: Scenario,
+              prevalence: float | np.ndarray,
               values: ItemValues, *, effort_share: float | None = None,
               minutes_per_action: float | None = None) -> Outcomes:
     volume, pi = scenario.volume, prevalence
@@ -146,10 +147,11 @@ def _outcomes(thresholds: np.ndarray, tpr: np.ndarray, fpr: np.ndarray, scenario
                     period=scenario.period, capacity=scenario.capacity)
 
 
-def _prevalence(scenario: Scenario, curve: ThresholdCurve) -> float:
+def _prevalence(scenario: Scenario, curve: ThresholdCurve) -> float | np.ndarray:
+    """The scenario's prevalence, else the data's (per resample for a batch of curves)."""
     if scenario.prevalence is not None:
         return scenario.prevalence
-    return curve.positives / curve.n if curve.n > 0 else 0.0
+    return _mean(np.asarray(curve.positives, dtype=float), np.asarray(curve.n, dtype=float))
 
 
 def outcomes_for_curve(curve: ThresholdCurve, scenario: Scenario) -> Outcomes:

@@ -59,7 +59,7 @@ def tornado(curve: ThresholdCurve, scenario: Scenario, *, change: float = 0.5) -
     ``low_threshold``, ``high_threshold``, ``swing`` (high minus low value), sorted by the size of
     the swing, widest first; ``base_value`` and ``base_threshold`` are the unchanged best.
     """
-    prevalence = scenario.prevalence if scenario.prevalence is not None else curve.positives / curve.n
+    prevalence = float(scenario.prevalence if scenario.prevalence is not None else curve.positives / curve.n)
     base_threshold, base_value = _best(outcomes_for_curve(curve, scenario))
     rows = []
     for field, label in INPUT_LABELS.items():

@@ -48,7 +48,7 @@ def break_even_bars(report: EvaluationReport, model: str) -> pd.DataFrame:
     """For each status quo, the lowest precision at each recall that is worth as much (``name`` column)."""
     scenario = _scenario(report)
     curve = report.model(model).curve
-    prevalence = scenario.prevalence if scenario.prevalence is not None else curve.positives / curve.n
+    prevalence = float(scenario.prevalence if scenario.prevalence is not None else curve.positives / curve.n)
     means = _population_means(report, model)
     frames = []
     for sq in report.status_quo:
