@@ -77,9 +77,11 @@ def test_the_demo_loads_on_the_home_page(page, server, tmp_path):
 def test_moving_the_threshold_changes_the_counts(page, server, tmp_path):
     page.goto(f"{server}/metrics")
     settle(page)
-    report = evaluate_file(DEMO)
+    from metricbridge.scenario import load_scenario
+
+    report = evaluate_file(DEMO, scenario=load_scenario(ROOT / "data" / "scenarios" / "demo_fraud.yaml"))
     assert metric_value(page, "Caught") == f"{report.model('score_gbm').at_threshold['tp']:,.0f}"
-    page.screenshot(path=tmp_path / "metrics_0.5.png")
+    page.screenshot(path=tmp_path / "metrics_default.png")
     box = page.get_by_label("Exact threshold")
     box.fill("0.2")
     box.press("Enter")

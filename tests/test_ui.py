@@ -16,6 +16,15 @@ DEMO = ROOT / "data" / "fraud_transactions.parquet"
 BAD = Path(__file__).parent / "data" / "bad"
 GOOD = Path(__file__).parent / "data" / "good"
 TIMEOUT = 60
+SCENARIO = ROOT / "data" / "scenarios" / "demo_fraud.yaml"
+
+
+def _demo():
+    """What the app opens on: the fraud demo under its scenario, at the scenario's best threshold."""
+    from metricbridge.scenario import load_scenario
+
+    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    return report.at(report.model("score_gbm").threshold)
 
 
 def _app() -> AppTest:
@@ -41,7 +50,7 @@ def _open(at: AppTest, page: str) -> AppTest:
 
 def test_home_opens_on_the_fraud_demo_with_its_figures():
     at = _app()
-    expected = evaluate_file(DEMO).model("score_gbm").at_threshold
+    expected = _demo().model("score_gbm").at_threshold
     assert _metric(at, "Rows") == "40,000"
     headline = next(m.value for m in at.markdown if "At threshold" in m.value)
     assert f"catches **{expected['tp']:,.0f}**" in headline and f"misses **{expected['fn']:,.0f}**" in headline
@@ -49,7 +58,7 @@ def test_home_opens_on_the_fraud_demo_with_its_figures():
 
 def test_metrics_page_follows_the_threshold():
     at = _open(_app(), "metrics")
-    report = evaluate_file(DEMO)
+    report = _demo()
     at_half = report.model("score_gbm").at_threshold
     assert _metric(at, "Caught") == f"{at_half['tp']:,.0f}"
     at.number_input[0].set_value(0.2).run()
@@ -65,7 +74,7 @@ def test_metrics_page_follows_the_threshold():
 def test_metrics_page_shows_the_second_model_and_the_table_of_all():
     at = _open(_app(), "metrics")
     at.selectbox(key="metrics_model").set_value("score_logreg").run()
-    expected = evaluate_file(DEMO).model("score_logreg").at_threshold
+    expected = _demo().model("score_logreg").at_threshold
     assert _metric(at, "Caught") == f"{expected['tp']:,.0f}"
     table = at.dataframe[0].value
     assert list(table["model"]) == ["score_gbm", "score_logreg"]
@@ -143,8 +152,6 @@ def test_a_margin_upload_starts_at_its_median_and_says_so(tmp_path):
     assert any("calibration" in i.value.lower() for i in at.info)
 
 
-SCENARIO = ROOT / "data" / "scenarios" / "demo_fraud.yaml"
-
 
 def _number_input(at: AppTest, label: str):
     return next(box for box in at.number_input if box.label == label)
@@ -159,7 +166,7 @@ def test_outcomes_page_opens_with_the_demo_scenario_and_its_figures():
 
     at = _open(_app(), "outcomes")
     report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
-    point = report.outcomes["score_gbm"].at(0.5)
+    point = report.outcomes["score_gbm"].at(report.model("score_gbm").threshold)
     assert _metric(at, "Frauds caught") == f"{point['caught']:,.1f}".rstrip("0").rstrip(".")
     assert _metric(at, "Value per day") == f"+{point['value']:,.0f} USD"
     outcomes = report.outcomes["score_gbm"]
@@ -197,7 +204,7 @@ def test_status_quo_page_compares_in_words_and_finds_the_matches():
     assert not at.error
     report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
     rule = report.status_quo[0].point
-    model = report.outcomes["score_gbm"].at(0.5)
+    model = report.outcomes["score_gbm"].at(report.model("score_gbm").threshold)
     assert any(f"{model['caught'] - rule['caught']:,.0f} more frauds caught" in c.value for c in at.caption)
     matches = [m.value for m in at.markdown if m.value.startswith("- **Amount rule**")]
     assert matches and "catches as many" in matches[0]

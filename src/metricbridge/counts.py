@@ -127,6 +127,14 @@ class ScoreCounts:
         columns |= {f"sum:{name}": values for name, values in self.sums.items()}
         return pd.DataFrame(columns)
 
+    def decided_by(self, key: str) -> ScoreCounts:
+        """The same cells scored by a 0/1 key instead (a status quo's recorded decisions): its curve's point
+        at threshold 1 is that status quo, counted on exactly the same items."""
+        return ScoreCounts(
+            **{name: getattr(self, name) for name in CELL_FIELDS if name != "scores"},
+            scores=np.asarray(self.keys[key], dtype=np.float64), score_min=0.0, score_max=1.0, mode="exact",
+            keys=self.keys, sums=self.sums)
+
     def merge(self, other: ScoreCounts) -> ScoreCounts:
         """Counts of both inputs together (two parts of one evaluation set, counted apart)."""
         if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums):

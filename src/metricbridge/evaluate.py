@@ -11,13 +11,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metricbridge.counts import ScoreCounts
+from metricbridge.criteria import Criteria
 from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.errors import InputError, ScenarioError
+from metricbridge.judge import CriteriaResult, choose_threshold, judge
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
 from metricbridge.outcomes import Outcomes, outcomes_at_rates, outcomes_for_curve
 from metricbridge.scenario import Scenario, StatusQuo
+from metricbridge.uncertainty import DEFAULT_BAND_BINS, DEFAULT_RESAMPLES
 
 __all__ = [
     "DataSummary", "EvaluationReport", "StatusQuoResult", "PROBABILITY_THRESHOLD", "default_threshold",
@@ -92,6 +96,48 @@ class EvaluationReport:
     outcomes: dict[str, Outcomes] = field(default_factory=dict)
     status_quo: tuple[StatusQuoResult, ...] = ()
     decisions: dict[str, ThresholdCurve] = field(default_factory=dict)  # recorded-decision curves, by column
+    verdicts: dict[str, CriteriaResult] = field(default_factory=dict)  # by model, with criteria
+
+    def at_best(self) -> EvaluationReport:
+        """Every model at its scenario's best threshold (flagging nothing: just above its top score)."""
+        models = []
+        for model in self.models:
+            outcomes = self.outcomes[model.name]
+            best = float(outcomes.thresholds[outcomes.best_index])
+            if not math.isfinite(best):
+                best = float(np.nextafter(model.counts.score_max, np.inf))
+            models.append(replace(model, threshold=best))
+        return replace(self, models=tuple(models))
+
+    def with_criteria(self, criteria: Criteria, *, threshold: float | None = None,
+                      resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                      bins: int = DEFAULT_BAND_BINS) -> EvaluationReport:
+        """Verdicts for every model: its threshold chosen against the criteria (the closest one when none
+        qualifies) unless ``threshold`` is given, then the bootstrap at that threshold."""
+        criteria.check(self.scenario)
+        models, verdicts = [], {}
+        for model in self.models:
+            choice, bands = choose_threshold(model.counts, criteria, self.scenario, resamples=resamples,
+                                             seed=seed, bins=bins)
+            chosen = threshold if threshold is not None else choice.chosen if choice.chosen is not None \
+                else choice.closest
+            at = model.threshold if chosen is None else chosen
+            verdicts[model.name] = judge(model.counts, criteria, self.scenario, threshold=at, choice=choice,
+                                         bands=bands, resamples=resamples, seed=seed, bins=bins)
+            models.append(replace(model, threshold=at))
+        return replace(self, models=tuple(models), verdicts=verdicts)
+
+    def judged_at(self, threshold: float) -> EvaluationReport:
+        """Verdicts again at another threshold, keeping each model's choice (what the app's slider does)."""
+        if not self.verdicts:
+            return self.at(threshold)
+        verdicts = {}
+        for model in self.models:
+            result = self.verdicts[model.name]
+            verdicts[model.name] = judge(model.counts, result.criteria, self.scenario, threshold=threshold,
+                                         choice=result.choice, bands=result.bands, resamples=result.resamples,
+                                         seed=result.seed, bins=result.bins)
+        return replace(self.at(threshold), verdicts=verdicts)
 
     def with_scenario(self, scenario: Scenario | None) -> EvaluationReport:
         """The report under another scenario, without recounting: outcomes are arithmetic on the curves.
@@ -128,6 +174,12 @@ class EvaluationReport:
             threshold = float(outcomes.thresholds[best])
             entry["best_threshold"] = {"threshold": threshold if math.isfinite(threshold) else None,
                                        "value": float(outcomes.value[best])}
+        result = self.verdicts.get(model.name)
+        if result is not None:
+            entry["criteria"] = result.to_dict()
+            entry["intervals"] = result.intervals
+            if result.differences:
+                entry["differences"] = result.differences
         return entry
 
     def at(self, threshold: float) -> EvaluationReport:
@@ -148,7 +200,12 @@ class EvaluationReport:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
         } | ({"scenario": self.scenario.name, "status_quo": [sq.to_dict() for sq in self.status_quo]}
-             if self.scenario else {})
+             if self.scenario else {}) | ({"met": self.met} if self.verdicts else {})
+
+    @property
+    def met(self) -> bool:
+        """Whether every model meets every criterion (pass, not uncertain)."""
+        return bool(self.verdicts) and all(result.met for result in self.verdicts.values())
 
 
 def default_threshold(is_probability: bool, *, file: str, column: str, low: float,
@@ -185,38 +242,45 @@ def _scenario_columns(predictions: Predictions, scenario: Scenario) -> None:
                                 f"{', '.join(predictions.table.columns)}.")
 
 
-def _decision_curves(predictions: Predictions, scenario: Scenario) -> dict[str, ThresholdCurve]:
-    """The curve of each recorded-decision column the scenario names (flagged = 1), with its value sums."""
-    return {column: curve_from_counts(predictions.decision_counts(column, sums=scenario.value_columns))
-            for column in scenario.status_quo_columns}
+def _decision_curves(counts: ScoreCounts, scenario: Scenario) -> dict[str, ThresholdCurve]:
+    """The curve of each recorded-decision column the scenario names (flagged = 1), with its value sums,
+    from the cells the model was counted in (the same items, one pass)."""
+    return {column: curve_from_counts(counts.decided_by(column)) for column in scenario.status_quo_columns}
 
 
 def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
                          mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
                          ask_threshold_for_margins: bool = True,
-                         scenario: Scenario | None = None) -> EvaluationReport:
+                         scenario: Scenario | None = None, criteria: Criteria | None = None,
+                         resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                         band_bins: int = DEFAULT_BAND_BINS) -> EvaluationReport:
     """Count, cumulate and summarise every score column of ``predictions``.
 
-    Without ``threshold``, probability scores are evaluated at 0.5; other scores raise InputError asking for
-    one, unless ``ask_threshold_for_margins`` is False (the app), which starts them at their median score.
+    The threshold, in order: ``threshold``; else the one chosen against ``criteria`` (or the closest when
+    none qualifies); else the scenario's best; else 0.5 for probability scores; else InputError asking for
+    one, unless ``ask_threshold_for_margins`` is False (the app), which starts margins at their median score.
     """
+    if criteria is not None:
+        criteria.check(scenario)
     if threshold is not None and not math.isfinite(threshold):
         raise InputError(f"the threshold must be a finite number, not {threshold!r}.")
     models, notes, warnings = [], list(predictions.notes), list(predictions.warnings)
     if scenario is not None:
         _scenario_columns(predictions, scenario)
     sums = scenario.value_columns if scenario else ()
+    decisions = scenario.status_quo_columns if scenario else ()
     for column in predictions.scores:
-        counts = predictions.counts(column, mode=mode, bins=bins, sums=sums)
-        if threshold is None and not counts.is_probability and not ask_threshold_for_margins:
+        counts = predictions.counts(column, mode=mode, bins=bins, sums=sums, decisions=decisions)
+        decided_later = threshold is None and (scenario is not None or criteria is not None)
+        if threshold is None and not counts.is_probability and not ask_threshold_for_margins and not decided_later:
             evaluation = evaluate_counts(column, counts, threshold=0.0)
             evaluation = replace(evaluation, threshold=_median_threshold(evaluation))
             notes.append(f"{column!r} holds scores outside [0, 1], not probabilities: the threshold starts at "
                          f"its median score, {evaluation.threshold:g}; set the one you mean.")
         else:
-            chosen = threshold if threshold is not None else default_threshold(
-                counts.is_probability, file=predictions.file, column=column, low=counts.score_min,
-                high=counts.score_max)
+            chosen = threshold if threshold is not None else PROBABILITY_THRESHOLD if decided_later else (
+                default_threshold(counts.is_probability, file=predictions.file, column=column,
+                                  low=counts.score_min, high=counts.score_max))
             evaluation = evaluate_counts(column, counts, threshold=chosen)
         models.append(evaluation)
         if counts.is_hard_decision:
@@ -230,8 +294,14 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
         warnings.append(single_class)
     report = EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
                               warnings=tuple(warnings),
-                              decisions=_decision_curves(predictions, scenario) if scenario else {})
-    return report.with_scenario(scenario)
+                              decisions=_decision_curves(models[0].counts, scenario) if scenario and models else {})
+    report = report.with_scenario(scenario)
+    if criteria is not None:
+        return report.with_criteria(criteria, threshold=threshold, resamples=resamples, seed=seed,
+                                    bins=band_bins)
+    if scenario is not None and threshold is None:
+        return report.at_best()
+    return report
 
 
 def evaluate_file(
@@ -249,13 +319,19 @@ def evaluate_file(
     bins: int = DEFAULT_BINS,
     ask_threshold_for_margins: bool = True,
     scenario: Scenario | None = None,
+    criteria: Criteria | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    band_bins: int = DEFAULT_BAND_BINS,
 ) -> EvaluationReport:
-    """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions`)."""
+    """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions` and
+    :func:`evaluate_predictions`)."""
     predictions = load_predictions(path, name=name, label=label, scores=scores, positive=positive,
                                    weight=weight, id=id, drop_missing=drop_missing,
                                    exclude=scenario_columns(scenario))
     return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins,
-                                ask_threshold_for_margins=ask_threshold_for_margins, scenario=scenario)
+                                ask_threshold_for_margins=ask_threshold_for_margins, scenario=scenario,
+                                criteria=criteria, resamples=resamples, seed=seed, band_bins=band_bins)
 
 
 def scenario_columns(scenario: Scenario | None) -> tuple[str, ...]:

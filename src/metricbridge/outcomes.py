@@ -170,9 +170,9 @@ def _population_values(scenario: Scenario, curve: ThresholdCurve) -> ItemValues:
         if spec.column is None:
             return np.array([spec.constant])
         positives_sum, negatives_sum = curve.value_totals[spec.column]
-        mean = _mean(np.array([positives_sum]), np.array([curve.positives])) if positive else _mean(
-            np.array([negatives_sum]), np.array([curve.negatives]))
-        return spec.times * mean
+        total, count = (positives_sum, curve.positives) if positive else (negatives_sum, curve.negatives)
+        return spec.times * _mean(np.atleast_1d(np.asarray(total, dtype=float)),
+                                  np.atleast_1d(np.asarray(count, dtype=float)))
 
     return ItemValues(caught=value("caught", True), missed=value("missed", True),
                       false_alarm=value("false_alarm", False), left_alone=value("left_alone", False),

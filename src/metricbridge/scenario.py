@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from metricbridge.errors import ScenarioError
+from metricbridge.yamlfile import FieldPath, Lines, read_yaml
 
 __all__ = [
     "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario",
@@ -26,8 +27,6 @@ OUTCOME_VALUES = ("caught", "missed", "false_alarm", "left_alone")
 _TOP_KEYS = {"name", "item", "positive", "action", "period", "volume", "prevalence", "capacity",
              "minutes_per_action", "cost_per_hour", "currency", "value", "status_quo"}
 _STATUS_QUO_KEYS = {"name", "column", "recall", "false_alarm_rate", "effort_share", "minutes_per_action"}
-
-Path_ = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,42 +135,17 @@ def scenario_to_yaml(scenario: Scenario) -> str:
 
 # -- parsing with line numbers ------------------------------------------------------------------------------
 
-class _Lines:
-    """Line numbers (1-based) of every key and item in a YAML document, by path."""
-
-    def __init__(self, node: yaml.Node | None) -> None:
-        self.lines: dict[Path_, int] = {}
-        if node is not None:
-            self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, path: Path_) -> None:
-        self.lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                self.lines[(*path, str(key.value))] = key.start_mark.line + 1
-                self._walk(value, (*path, str(key.value)))
-                self.lines[(*path, str(key.value))] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._walk(item, (*path, index))
-
-    def at(self, path: Path_) -> int | None:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path)
-
-
 class _Reader:
-    def __init__(self, source: str, lines: _Lines) -> None:
+    def __init__(self, source: str, lines: Lines) -> None:
         self.source, self.lines = source, lines
 
-    def fail(self, path: Path_, message: str) -> ScenarioError:
+    def fail(self, path: FieldPath, message: str) -> ScenarioError:
         name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
         line = self.lines.at(path)
         where = f", line {line}" if line else ""
         return ScenarioError(f"{self.source}{where}: {name or 'the scenario'}: {message}")
 
-    def number(self, data: Mapping[str, Any], path: Path_, *, default: float | None = None,
+    def number(self, data: Mapping[str, Any], path: FieldPath, *, default: float | None = None,
                low: float | None = None, high: float | None = None, open_interval: bool = False) -> float | None:
         key = str(path[-1])
         raw = data.get(key, default)
@@ -188,7 +162,7 @@ class _Reader:
             raise self.fail(path, f"must be at most {high:g}, not {value:g}.")
         return value
 
-    def text(self, data: Mapping[str, Any], path: Path_, default: str | None) -> str | None:
+    def text(self, data: Mapping[str, Any], path: FieldPath, default: str | None) -> str | None:
         raw = data.get(str(path[-1]), default)
         if raw is None:
             return None
@@ -198,7 +172,7 @@ class _Reader:
             raise self.fail(path, f"must be text, not {type(raw).__name__}.")
         return str(raw)
 
-    def keys(self, data: Any, path: Path_, allowed: set[str], what: str) -> Mapping[str, Any]:
+    def keys(self, data: Any, path: FieldPath, allowed: set[str], what: str) -> Mapping[str, Any]:
         if not isinstance(data, Mapping):
             raise self.fail(path, f"must be a mapping of {what}, not {type(data).__name__}.")
         unknown = [str(k) for k in data if str(k) not in allowed]
@@ -207,7 +181,7 @@ class _Reader:
                             f"{', '.join(sorted(allowed))}.")
         return data
 
-    def item_value(self, raw: Any, path: Path_) -> ItemValue:
+    def item_value(self, raw: Any, path: FieldPath) -> ItemValue:
         if raw is None:
             return ItemValue()
         if isinstance(raw, Mapping):
@@ -221,7 +195,7 @@ class _Reader:
             raise self.fail(path, f"must be a number or {{column: NAME, times: X}}, not {raw!r}.")
         return ItemValue(constant=float(raw))
 
-    def status_quo(self, raw: Any, path: Path_) -> StatusQuo:
+    def status_quo(self, raw: Any, path: FieldPath) -> StatusQuo:
         entry = self.keys(raw, path, _STATUS_QUO_KEYS, "status-quo fields")
         name = self.text(entry, (*path, "name"), None)
         if not name:
@@ -239,9 +213,9 @@ class _Reader:
                          minutes_per_action=self.number(entry, (*path, "minutes_per_action"), low=0))
 
 
-def parse_scenario(data: Any, *, source: str = "scenario", lines: _Lines | None = None) -> Scenario:
+def parse_scenario(data: Any, *, source: str = "scenario", lines: Lines | None = None) -> Scenario:
     """A Scenario from parsed YAML (a mapping); ScenarioError names the field that is wrong."""
-    read = _Reader(source, lines or _Lines(None))
+    read = _Reader(source, lines or Lines(None))
     data = read.keys(data, (), _TOP_KEYS, "scenario fields")
     if "volume" not in data:
         raise read.fail(("volume",), "is required: how many items arrive per period in deployment.")
@@ -277,19 +251,5 @@ def parse_scenario(data: Any, *, source: str = "scenario", lines: _Lines | None 
 
 def load_scenario(source: str | Path, *, text: str | None = None) -> Scenario:
     """Read a scenario YAML file (or ``text`` with ``source`` naming it in messages)."""
-    name = Path(source).name if text is None else str(source)
-    if text is None:
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ScenarioError(f"{name}: cannot be read ({error.strerror}).") from error
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{name}{where}: is not valid YAML ({getattr(error, 'problem', error)}).") from error
-    if data is None:
-        raise ScenarioError(f"{name}: is empty; a scenario needs at least volume and value.")
-    return parse_scenario(data, source=name, lines=_Lines(node))
+    name, data, lines = read_yaml(source, text, ScenarioError, "a scenario needs at least volume and value")
+    return parse_scenario(data, source=name, lines=lines)

@@ -236,17 +236,21 @@ def counts_from_table(
     bins: int = DEFAULT_BINS,
     keys: Sequence[str] = (),
     sums: Sequence[str] = (),
+    key_sql: Mapping[str, str] | None = None,
 ) -> ScoreCounts:
     """Count one score column of a DuckDB table with a GROUP BY; nothing row-sized leaves DuckDB.
 
     ``label_sql`` is a SQL expression giving 1 for positives and 0 for negatives; ``score_sql``, when given,
     replaces the score column (a 0/1 decision expression); ``params`` binds their ``?`` in that order
-    (score, then label). ``where`` filters rows (e.g. dropped missing scores). Identifiers are quoted here.
+    (score, then label). ``where`` filters rows (e.g. dropped missing scores). ``keys`` are columns, or with
+    ``key_sql`` expressions built by the loading layer (no user values inline), that split cells further.
+    Identifiers are quoted here.
     """
+    key_sql = key_sql or {}
     s = score_sql or f"CAST({quote(score)} AS DOUBLE)"
     w = "1.0" if weight is None else f"CAST({quote(weight)} AS DOUBLE)"
     base = (f"SELECT {s} AS s, CAST(({label_sql}) AS TINYINT) AS y, {w} AS w"
-            + "".join(f", {quote(k)} AS k{i}" for i, k in enumerate(keys))
+            + "".join(f", {key_sql.get(k, quote(k))} AS k{i}" for i, k in enumerate(keys))
             + "".join(f", CAST({quote(v)} AS DOUBLE) AS v{i}" for i, v in enumerate(sums))
             + f" FROM {quote(table)} WHERE {where}")
     params = list(params)

@@ -36,6 +36,12 @@ def _number(column: str) -> str:
     return f"TRY_CAST({quote(column)} AS DOUBLE)"
 
 
+def _decision_sql(column: str) -> str:
+    """1 where a recorded decision acted on the item, else 0 (the spellings are constants, not data)."""
+    flagged = ", ".join(f"'{value}'" for value in _FLAGGED)
+    return f"CAST(CASE WHEN {_label_norm(column)} IN ({flagged}) THEN 1 ELSE 0 END AS TINYINT)"
+
+
 def _is_missing(column: str) -> str:
     return f"({quote(column)} IS NULL OR isnan({_number(column)}))"
 
@@ -112,33 +118,31 @@ class Predictions:
         return f"{_label_norm(self.label)} = ?"
 
     def counts(self, score: str, *, mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
-               keys: Sequence[str] = (), sums: Sequence[str] = ()) -> ScoreCounts:
-        """ScoreCounts of one score column (a GROUP BY in DuckDB)."""
+               keys: Sequence[str] = (), sums: Sequence[str] = (), decisions: Sequence[str] = ()) -> ScoreCounts:
+        """ScoreCounts of one score column (a GROUP BY in DuckDB).
+
+        ``decisions`` names recorded-decision columns to key the cells by, as 0/1 (see
+        :meth:`check_decisions`), so a status quo is counted in the same pass and resampled jointly.
+        """
         if score not in self.table.columns:
             raise InputError(f"{self.file}: has no score column {score!r}; its columns are "
                              f"{', '.join(self.table.columns)}.")
+        for column in decisions:
+            self.check_decisions(column)
         return counts_from_table(
             self.table.con, TABLE, score=score, label_sql=self.label_sql, params=[self.positive],
-            weight=self.weight, where=self.where, mode=mode, bins=bins, keys=keys, sums=sums)
+            weight=self.weight, where=self.where, mode=mode, bins=bins, keys=[*keys, *decisions], sums=sums,
+            key_sql={column: _decision_sql(column) for column in decisions})
 
-    def decision_counts(self, column: str, *, sums: Sequence[str] = ()) -> ScoreCounts:
-        """ScoreCounts of a column of recorded 0/1 decisions (a status quo), read as a score of 0 or 1.
-
-        The column must hold only decision values (1/0, true/false, yes/no); InputError lists others.
-        """
+    def check_decisions(self, column: str) -> None:
+        """A recorded-decision column holds 1/0, true/false or yes/no in every row in use; InputError lists
+        the rows that do not."""
         self.require_column(column, "decision")
-        norm = _label_norm(column)
-        bad = f"{quote(column)} IS NULL OR {norm} NOT IN ({', '.join('?' * len(_DECISION_VALUES))})"
+        bad = f"{quote(column)} IS NULL OR {_label_norm(column)} NOT IN ({', '.join('?' * len(_DECISION_VALUES))})"
         count, shown = _offending(self.table, bad, column, self.where, list(_DECISION_VALUES))
         if count:
             raise InputError(f"{self.file}: decision column {column!r} should hold 1/0, true/false or yes/no "
                              f"for every row, but holds other values ({shown}). Fix those rows.")
-        flagged = ", ".join("?" * len(_FLAGGED))
-        score_sql = f"CASE WHEN {norm} IN ({flagged}) THEN 1.0 ELSE 0.0 END"
-        return counts_from_table(
-            self.table.con, TABLE, score=column, score_sql=score_sql, label_sql=self.label_sql,
-            params=[*_FLAGGED, self.positive], weight=self.weight, where=self.where, mode="exact",
-            sums=sums)
 
     def require_column(self, column: str, role: str) -> None:
         if column not in self.table.columns:

@@ -187,7 +187,8 @@ def _report(digest: str, _path: str, name: str, choices: Choices, skeleton: str 
     # Counted once per file, column choice and scenario columns (the skeleton, as YAML); a scenario edit is
     # then arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
     scenario = load_scenario("the scenario", text=skeleton) if skeleton else None
-    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=scenario, **asdict(choices))
+    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=scenario, threshold=None,
+                         **asdict(choices))
 
 
 def overview(source: Source) -> FileOverview:
@@ -201,4 +202,5 @@ def report(source: Source, choices: Choices) -> EvaluationReport:
     skeleton = scenario_to_yaml(scenario.skeleton()) if scenario else None
     with st.spinner(f"Counting scores in {source.name}…"):
         base = _report(source.digest, source.path, source.name, choices, skeleton)
-    return base.with_scenario(scenario)
+    # The same default threshold as the command line: the scenario's best when there is one.
+    return base.with_scenario(scenario).at_best() if scenario else base
