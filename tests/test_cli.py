@@ -172,3 +172,64 @@ def test_a_bad_scenario_exits_2_naming_the_field(tmp_path, capsys):
     code = main(["evaluate", str(DATA / "fraud_transactions.parquet"), "--scenario", str(scenario)])
     err = capsys.readouterr().err
     assert code == 2 and "bad.yaml, line 4: period" in err and "Traceback" not in err
+
+
+CRITERIA = """\
+name: Fraud pilot go/no-go
+version: 2
+agreed_by: [Head of Fraud Operations]
+agreed_on: 2026-11-20
+criteria:
+  - {metric: recall, at_least: RECALL}
+  - {metric: actions, at_most: 600}
+  - {metric: caught, at_least: 1.2, relative_to: Amount rule}
+"""
+
+
+def _criteria_file(tmp_path, recall: float) -> Path:
+    path = tmp_path / "criteria.yaml"
+    path.write_text(CRITERIA.replace("RECALL", str(recall)))
+    return path
+
+
+def _with_criteria(tmp_path, recall, *extra):
+    return ["evaluate", str(DATA / "fraud_transactions.parquet"), "--scenario",
+            str(DATA / "scenarios" / "demo_fraud.yaml"), "--criteria", str(_criteria_file(tmp_path, recall)),
+            "--score", "score_gbm", "--bootstrap", "300", *extra]
+
+
+def test_criteria_met_exit_0_with_verdicts_and_intervals(tmp_path, capsys):
+    assert main([*_with_criteria(tmp_path, 0.4), "--json"]) == 0
+    model = json.loads(capsys.readouterr().out)["models"][0]
+    block = model["criteria"]
+    assert block["met"] is True and block["chosen_threshold"] == model["threshold"]
+    assert set(block) >= {"name", "version", "threshold", "chosen_threshold", "met", "verdicts"}
+    assert [v["verdict"] for v in block["verdicts"]] == ["pass"] * 3
+    assert set(block["verdicts"][0]) == {"metric", "comparison", "target", "value", "probability", "verdict",
+                                         "labels_needed"}
+    assert block["verdicts"][2]["target"] == pytest.approx(1.2 * 60.0)  # 1.2 x the amount rule's caught
+    low, high = model["intervals"]["recall"]
+    assert low <= model["at_threshold"]["recall"] <= high
+    assert set(model["intervals"]) >= {"precision", "caught", "value", "hours"}
+
+
+def test_criteria_not_met_exit_1_so_ci_can_gate(tmp_path, capsys):
+    assert main(_with_criteria(tmp_path, 0.95)) == 1
+    out = capsys.readouterr().out
+    assert "NO-GO for score_gbm" in out and "no threshold meets every criterion" in out
+
+
+def test_the_same_seed_gives_the_same_verdicts(tmp_path, capsys):
+    runs = []
+    for _ in range(2):
+        main([*_with_criteria(tmp_path, 0.5), "--json", "--seed", "7"])
+        runs.append(json.loads(capsys.readouterr().out)["models"][0]["criteria"])
+    assert runs[0] == runs[1]
+
+
+def test_bad_criteria_exit_2_naming_the_entry(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\ncriteria:\n  - {metric: value, at_least: 5}\n")
+    code = main(["evaluate", str(DATA / "fraud_transactions.parquet"), "--criteria", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2 and "criteria[0]" in err and "needs a scenario" in err

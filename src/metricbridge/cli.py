@@ -12,12 +12,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from metricbridge.criteria import load_criteria
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import evaluate_file
 from metricbridge.loading import DEFAULT_BINS
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.narrative import report_text
 from metricbridge.scenario import load_scenario
+from metricbridge.uncertainty import DEFAULT_RESAMPLES
 
 __all__ = ["main", "build_parser"]
 
@@ -56,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--drop-missing", action="store_true", help="drop rows with a missing label or score")
     evaluate.add_argument("--scenario", type=Path, metavar="S.yaml",
                           help="scenario file: outcomes per period, best threshold, status quo")
+    evaluate.add_argument("--criteria", type=Path, metavar="C.yaml",
+                          help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
+    evaluate.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES, metavar="N",
+                          help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     app = commands.add_parser("app", help="open the metricbridge app in the browser")
     app.add_argument("--port", type=int, default=8501)
@@ -67,16 +74,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise MetricBridgeError("choose --exact or --bins, not both.")
     mode: CountingRequest = "exact" if args.exact else "binned" if args.bins else "auto"
     scenario = load_scenario(args.scenario) if args.scenario else None
+    criteria = load_criteria(args.criteria) if args.criteria else None
+    if criteria is not None:
+        criteria.check(scenario)  # before any counting: a criteria file that cannot be judged is bad input
     report = evaluate_file(args.file, label=args.label, scores=args.score, positive=args.positive,
                            weight=args.weight, id=args.id, drop_missing=args.drop_missing,
                            threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
-                           scenario=scenario)
+                           scenario=scenario, criteria=criteria, resamples=args.bootstrap, seed=args.seed)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
     else:
         print(report_text(report))
+    if criteria is not None and not report.met:
+        return EXIT_CRITERIA_NOT_MET
     return EXIT_OK
 
 

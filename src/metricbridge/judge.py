@@ -29,7 +29,6 @@ from metricbridge.uncertainty import (
     batch_curve,
     batch_score_sums,
     coarsen,
-    collapse,
     draw,
     percentile_interval,
 )
@@ -285,18 +284,19 @@ def _bands(thresholds: np.ndarray, batch: ThresholdCurve, outcomes: Outcomes | N
 def judge(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *, threshold: float,
           choice: Choice, bands: pd.DataFrame | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
           bins: int = DEFAULT_BAND_BINS) -> CriteriaResult:
-    """Verdicts, intervals and paired differences at ``threshold`` from the handful of cells it needs."""
+    """Verdicts, intervals and paired differences at ``threshold`` (cells coarsened to ``bins`` score groups
+    split at the threshold: the cost does not grow with the rows)."""
     criteria.check(scenario)
-    few = collapse(counts, threshold)
+    # The cells the threshold was chosen on, split at this threshold: at a chosen threshold these are the
+    # very same cells and draws, so the verdict repeats the choice's probabilities exactly.
+    few = coarsen(counts, bins, edges=(threshold,))
     draws = draw(few, resamples=resamples, seed=seed)
     batch, exact = batch_curve(few, draws), curve_from_counts(counts)
     index, exact_index = batch.index_at(threshold), exact.index_at(threshold)
     batch_outcomes, exact_outcomes = _outcomes(batch, scenario), _outcomes(exact, scenario)
     sq_batch = _status_quo_outcomes(few, draws, scenario, batch) if scenario else {}
     sq_point = _status_quo_outcomes(counts, None, scenario, exact) if scenario else {}
-    coarse = coarsen(counts, bins)
-    coarse_draws = draw(coarse, resamples=resamples, seed=seed)
-    free_samples = _threshold_free_deviations(coarse, batch_curve(coarse, coarse_draws), coarse_draws)
+    free_samples = _threshold_free_deviations(few, batch, draws)
     exact_free = _exact_threshold_free(counts)
     verdicts = []
     for criterion in criteria.criteria:

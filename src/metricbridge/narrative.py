@@ -6,12 +6,13 @@ import math
 from typing import Any
 
 from metricbridge.evaluate import EvaluationReport
+from metricbridge.judge import CriteriaResult, Verdict
 from metricbridge.metrics import Evaluation
 from metricbridge.scenario import Scenario
 
 __all__ = [
     "number", "percent", "figure", "money", "plural", "count_of", "confusion_sentence", "model_summary",
-    "outcome_sentence", "difference_sentence", "report_text",
+    "outcome_sentence", "difference_sentence", "report_text", "go_no_go",
 ]
 
 
@@ -133,4 +134,44 @@ def report_text(report: EvaluationReport) -> str:
             for status_quo in report.status_quo:
                 lines.append("  " + difference_sentence(point, status_quo.point, report.scenario,
                                                         name=status_quo.name))
+        if model.name in report.verdicts:
+            lines += ["", go_no_go(model.name, report.verdicts[model.name])]
     return "\n".join(lines)
+
+
+def _amount(value: float) -> str:
+    """A figure for a sentence: 39,408 for large ones, 0.5629 for small ones."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _verdict_words(verdict: Verdict) -> str:
+    value = "n/a" if verdict.value is None else _amount(verdict.value)
+    sure = f"{verdict.probability:.0%} of resamples"
+    text = f"{verdict.criterion.describe()} (target {_amount(verdict.target)}): {value}, holds in {sure}"
+    if verdict.labels_needed:
+        text += f"; about {verdict.labels_needed:,} more labelled items would settle it"
+    return text
+
+
+def go_no_go(name: str, result: CriteriaResult) -> str:
+    """A one-paragraph go/no-go note for one model."""
+    criteria, choice = result.criteria, result.choice
+    head = (f"{criteria.name} (version {criteria.version}"
+            + (f", agreed by {', '.join(criteria.agreed_by)}" if criteria.agreed_by else "")
+            + (f" on {criteria.agreed_on.isoformat()}" if criteria.agreed_on else "") + "): ")
+    if result.met:
+        verdict = f"GO for {name}: every criterion holds with at least {criteria.confidence:.0%} confidence"
+    elif any(v.verdict == "fail" for v in result.verdicts):
+        verdict = f"NO-GO for {name}: some criteria fail"
+    else:
+        verdict = f"NOT YET for {name}: the test set is too small to be {criteria.confidence:.0%} sure"
+    where = f" at threshold {result.threshold:.4g}"
+    if choice.chosen is not None and abs(choice.chosen - result.threshold) < 1e-12:
+        where += " (chosen against the criteria"
+        where += (f"; resamples put it between {choice.spread[0]:.4g} and {choice.spread[1]:.4g})"
+                  if choice.spread else ")")
+    elif choice.chosen is None:
+        where += f" (no threshold meets every criterion; the closest is {choice.closest:.4g}: "
+        where += "; ".join(choice.blocking) + ")"
+    details = "; ".join(_verdict_words(v) for v in result.verdicts)
+    return f"  {head}{verdict}{where}. {details}."

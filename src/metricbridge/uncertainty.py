@@ -37,19 +37,22 @@ def _regroup(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> Sco
         sums={k: merged[f"sum:{k}"].to_numpy() for k in counts.sums})
 
 
-def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS) -> ScoreCounts:
-    """At most ``bins`` score groups of about equal row counts; a group's score is its lowest score, so
-    flagging at it flags exactly the groups above, as in binned counting."""
+def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: tuple[float, ...] = ()) -> ScoreCounts:
+    """At most ``bins`` score groups of about equal row counts (plus a split at each of ``edges``); a
+    group's score is its lowest score, so flagging at it flags exactly the groups above, as in binned
+    counting, and flagging at an edge is exact."""
     scores = np.unique(counts.scores)
     if len(scores) <= bins:
         return counts
     rows_per_score = np.bincount(np.searchsorted(scores, counts.scores), weights=counts.rows, minlength=len(scores))
     share = np.cumsum(rows_per_score) / rows_per_score.sum()
     group = np.minimum((share * bins).astype(np.int64), bins - 1)
-    group_low = scores[np.r_[0, np.flatnonzero(np.diff(group)) + 1]]
-    cell_group = group[np.searchsorted(scores, counts.scores)]
-    _, dense = np.unique(cell_group, return_inverse=True)
-    return _regroup(counts, group_low[dense], mode="binned")
+    for edge in edges:  # groups are runs of sorted scores: a split adds one boundary
+        group = group * 2 + (scores >= edge)
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    group_of_score = np.cumsum(np.isin(np.arange(len(scores)), starts)) - 1
+    cell_group = group_of_score[np.searchsorted(scores, counts.scores)]
+    return _regroup(counts, scores[starts][cell_group], mode="binned")
 
 
 def collapse(counts: ScoreCounts, threshold: float) -> ScoreCounts:
