@@ -66,7 +66,9 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7])
     sizes = [int(size) for size in parser.parse_args().sizes]
     rows = [measure(n) for n in sizes]
-    print(f"{'rows':>12} {'cells':>8} {'mode':>7} {'counting':>9} {'choice+bands':>13} {'verdicts':>9} {'bootstrap':>10}")
+    header = ("rows", 12), ("cells", 8), ("mode", 7), ("counting", 9), ("choice+bands", 13), ("verdicts", 9), (
+        "bootstrap", 10)
+    print(" ".join(f"{name:>{width}}" for name, width in header))
     for row in rows:
         print(f"{row['rows']:>12,} {row['cells']:>8,} {row['mode']:>7} {row['counting_s']:>8.2f}s "
               f"{row['choose_and_bands_s']:>12.2f}s {row['verdicts_s']:>8.2f}s {row['bootstrap_total_s']:>9.2f}s")
