@@ -53,6 +53,15 @@ def page(browser, server):
     context.close()
 
 
+def demo_report():
+    """What the app opens on: the fraud demo, its scenario and criteria (threshold chosen against them)."""
+    from metricbridge.criteria import load_criteria
+    from metricbridge.scenario import load_scenario
+
+    return evaluate_file(DEMO, scenario=load_scenario(ROOT / "data" / "scenarios" / "demo_fraud.yaml"),
+                         criteria=load_criteria(ROOT / "data" / "criteria" / "demo_fraud.yaml"))
+
+
 def settle(page) -> None:
     """Wait until Streamlit has finished running the script (its status widget is gone)."""
     page.wait_for_selector("[data-testid='stApp']")
@@ -77,9 +86,7 @@ def test_the_demo_loads_on_the_home_page(page, server, tmp_path):
 def test_moving_the_threshold_changes_the_counts(page, server, tmp_path):
     page.goto(f"{server}/metrics")
     settle(page)
-    from metricbridge.scenario import load_scenario
-
-    report = evaluate_file(DEMO, scenario=load_scenario(ROOT / "data" / "scenarios" / "demo_fraud.yaml"))
+    report = demo_report()
     assert metric_value(page, "Caught") == f"{report.model('score_gbm').at_threshold['tp']:,.0f}"
     page.screenshot(path=tmp_path / "metrics_default.png")
     box = page.get_by_label("Exact threshold")
@@ -138,3 +145,15 @@ def test_the_status_quo_page_draws_its_charts(page, server, tmp_path):
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 3")
     page.get_by_text("stays best while that ratio is between").wait_for()
     page.screenshot(path=tmp_path / "status_quo.png", full_page=True)
+
+
+def test_the_criteria_page_gives_verdicts_and_draws_the_map(page, server, tmp_path):
+    result = demo_report().verdicts["score_gbm"]
+    page.goto(f"{server}/criteria")
+    settle(page)
+    page.get_by_text(f"Chosen threshold: {result.choice.chosen:.4g}").wait_for()
+    for verdict in result.verdicts:
+        line = page.get_by_text(verdict.criterion.describe()).first
+        assert line.is_visible()
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
+    page.screenshot(path=tmp_path / "criteria.png", full_page=True)

@@ -19,11 +19,16 @@ TIMEOUT = 60
 SCENARIO = ROOT / "data" / "scenarios" / "demo_fraud.yaml"
 
 
+CRITERIA = ROOT / "data" / "criteria" / "demo_fraud.yaml"
+
+
 def _demo():
-    """What the app opens on: the fraud demo under its scenario, at the scenario's best threshold."""
+    """What the app opens on: the fraud demo under its scenario and criteria, every model at the threshold
+    chosen for the first one against the criteria."""
+    from metricbridge.criteria import load_criteria
     from metricbridge.scenario import load_scenario
 
-    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO), criteria=load_criteria(CRITERIA))
     return report.at(report.model("score_gbm").threshold)
 
 
@@ -162,10 +167,9 @@ def _best_line(at: AppTest) -> str:
 
 
 def test_outcomes_page_opens_with_the_demo_scenario_and_its_figures():
-    from metricbridge.scenario import load_scenario
 
     at = _open(_app(), "outcomes")
-    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    report = _demo()
     point = report.outcomes["score_gbm"].at(report.model("score_gbm").threshold)
     assert _metric(at, "Frauds caught") == f"{point['caught']:,.1f}".rstrip("0").rstrip(".")
     assert _metric(at, "Value per day") == f"+{point['value']:,.0f} USD"
@@ -198,11 +202,10 @@ def test_a_preset_replaces_the_scenario():
 
 
 def test_status_quo_page_compares_in_words_and_finds_the_matches():
-    from metricbridge.scenario import load_scenario
 
     at = _open(_app(), "status_quo")
     assert not at.error
-    report = evaluate_file(DEMO, scenario=load_scenario(SCENARIO))
+    report = _demo()
     rule = report.status_quo[0].point
     model = report.outcomes["score_gbm"].at(report.model("score_gbm").threshold)
     assert any(f"{model['caught'] - rule['caught']:,.0f} more frauds caught" in c.value for c in at.caption)
@@ -217,3 +220,36 @@ def test_outcome_pages_ask_for_a_scenario_for_an_upload():
     assert any("Pick a ready scenario" in i.value for i in at.info)
     _open(at, "status_quo")
     assert any("Choose a scenario" in i.value for i in at.info)
+
+
+def test_criteria_page_shows_the_agreement_verdicts_and_the_chosen_threshold():
+    at = _open(_app(), "criteria")
+    assert not at.error
+    result = _demo().verdicts["score_gbm"]
+    assert any("version 2" in m.value and "Head of Fraud Operations" in m.value for m in at.markdown)
+    lines = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert len(lines) == len(result.verdicts)
+    for line, verdict in zip(lines, result.verdicts, strict=True):
+        assert f":{ {'pass': 'green', 'fail': 'red', 'uncertain': 'orange'}[verdict.verdict]}-badge" in line
+        assert f"{verdict.probability:.0%}" in line
+    assert any(f"Chosen threshold: {result.choice.chosen:.4g}" in s.value for s in at.success)
+
+
+def test_moving_the_threshold_changes_a_verdict():
+    at = _open(_app(), "criteria")
+    # a lower threshold flags more than the team can review, so "actions at most 600" fails
+    at.number_input[0].set_value(0.3).run()
+    lines = [m.value for m in at.markdown if "actions at most 600" in m.value]
+    assert lines and ":red-badge[fail]" in lines[0]
+    assert any(":red[Not met]" in m.value for m in at.markdown)
+
+
+def test_an_edit_shows_the_change_and_makes_the_next_version_once_someone_agrees():
+    at = _open(_app(), "criteria")
+    next(s for s in at.slider if s.label == "How sure must we be").set_value(0.95).run()
+    assert not at.error
+    assert any("confidence: 0.9 -> 0.95" in m.value for m in at.markdown)
+    assert not at.get("download_button")
+    next(t for t in at.text_input if t.label.startswith("Agreed by")).input("Head of Fraud Operations").run()
+    buttons = at.get("download_button")
+    assert buttons and "version 3" in buttons[0].proto.label

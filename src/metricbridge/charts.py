@@ -222,3 +222,34 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> alt.LayerChar
                  alt.Tooltip("high_threshold:Q", title="best threshold at +50%", format=".3f")])
     rule = alt.Chart(frame.head(1)).mark_rule(color="black").encode(x="base_value:Q")
     return _layer(bars, rule).properties(height=max(120, 40 * len(frame)))
+
+
+def feasibility_chart(grid: pd.DataFrame, *, places: pd.DataFrame, model: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Operating points that meet every criterion (green), part of them (shades), or cannot exist (grey);
+    ``places`` marks status quos (``name``, ``recall``, ``precision``); ``model`` is a curve to lay over it."""
+    data = grid.assign(state=np.where(~grid["possible"], "cannot exist at this prevalence",
+                                      np.where(grid["all"], "meets every criterion",
+                                               "misses " + (grid["judged"] - grid["met"]).astype(str))))
+    step = float(np.diff(np.unique(grid["recall"]))[:1].sum() or 0.02)
+    misses = sorted(int(m) for m in (grid["judged"] - grid["met"]).unique() if m > 0)
+    domain = ["meets every criterion", *(f"misses {m}" for m in misses), "cannot exist at this prevalence"]
+    warm = ["#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40"]
+    colors = ["#4caf50", *(warm[min(m - 1, len(warm) - 1)] for m in misses), "#eeeeee"]
+    cells = alt.Chart(data).mark_rect().encode(
+        x=alt.X("recall:Q", bin=alt.Bin(step=step), title="Recall (share of positives caught)"),
+        y=alt.Y("precision:Q", bin=alt.Bin(step=float(np.diff(np.unique(grid["precision"]))[:1].sum() or 0.02)),
+                title="Precision at the deployment's prevalence"),
+        color=alt.Color("state:N", title=None, legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=domain, range=colors)),
+        tooltip=[alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f"),
+                 alt.Tooltip("state:N")])
+    layers: list[alt.Chart] = [cells]
+    if model is not None and not model.empty:
+        layers.append(alt.Chart(model.dropna(subset=["precision"])).mark_line(color="black").encode(
+            x="recall:Q", y="precision:Q", order=alt.Order("recall:Q")))
+    layers.append(alt.Chart(places).mark_point(size=160, filled=True, color="black", shape="diamond").encode(
+        x="recall:Q", y="precision:Q", tooltip=[alt.Tooltip("name:N"), alt.Tooltip("recall:Q", format=".2f"),
+                                                alt.Tooltip("precision:Q", format=".2f")]))
+    layers.append(alt.Chart(places).mark_text(dx=8, align="left", fontWeight="bold").encode(
+        x="recall:Q", y="precision:Q", text="name:N"))
+    return _layer(*layers).properties(height=_HEIGHT)

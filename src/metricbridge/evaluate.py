@@ -134,6 +134,9 @@ class EvaluationReport:
         verdicts = {}
         for model in self.models:
             result = self.verdicts[model.name]
+            if result.threshold == threshold:
+                verdicts[model.name] = result
+                continue
             verdicts[model.name] = judge(model.counts, result.criteria, self.scenario, threshold=threshold,
                                          choice=result.choice, bands=result.bands, resamples=result.resamples,
                                          seed=result.seed, bins=result.bins)

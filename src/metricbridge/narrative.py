@@ -12,7 +12,7 @@ from metricbridge.scenario import Scenario
 
 __all__ = [
     "number", "percent", "figure", "money", "plural", "count_of", "confusion_sentence", "model_summary",
-    "outcome_sentence", "difference_sentence", "report_text", "go_no_go",
+    "outcome_sentence", "difference_sentence", "report_text", "go_no_go", "amount",
 ]
 
 
@@ -139,15 +139,15 @@ def report_text(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
-def _amount(value: float) -> str:
+def amount(value: float) -> str:
     """A figure for a sentence: 39,408 for large ones, 0.5629 for small ones."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _verdict_words(verdict: Verdict) -> str:
-    value = "n/a" if verdict.value is None else _amount(verdict.value)
+    value = "n/a" if verdict.value is None else amount(verdict.value)
     sure = f"{verdict.probability:.0%} of resamples"
-    text = f"{verdict.criterion.describe()} (target {_amount(verdict.target)}): {value}, holds in {sure}"
+    text = f"{verdict.criterion.describe()} (target {amount(verdict.target)}): {value}, holds in {sure}"
     if verdict.labels_needed:
         text += f"; about {verdict.labels_needed:,} more labelled items would settle it"
     return text

@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 
 from metricbridge.compare import Match, break_even, match_caught, match_workload
+from metricbridge.criteria import Criteria
 from metricbridge.evaluate import EvaluationReport
+from metricbridge.feasibility import feasibility_grid, operating_point
 from metricbridge.outcomes import OUTCOME_KEYS
 
-__all__ = ["comparison_frame", "deployment_pr", "break_even_bars", "matches_frame", "outcome_curve"]
+__all__ = [
+    "comparison_frame", "deployment_pr", "break_even_bars", "matches_frame", "outcome_curve", "feasibility",
+]
 
 FIGURE_LABELS = {"caught": "caught", "missed": "missed", "false_alarms": "false alarms", "actions": "actions",
                  "hours": "hours", "value": "value", "cost_of_errors": "cost of errors"}
@@ -96,3 +100,35 @@ def outcome_curve(report: EvaluationReport, model: str, *, max_points: int = 600
     count = len(outcomes.thresholds)
     picks = np.unique(np.r_[np.linspace(0, count - 1, min(max_points, count)).astype(int), outcomes.best_index])
     return outcomes.to_frame().iloc[picks].reset_index(drop=True)
+
+
+def feasibility(report: EvaluationReport, criteria: Criteria, model: str | None = None, *,
+                points: int = 61) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The feasibility grid of ``criteria`` at the report's deployment prevalence, and the places of its
+    status quos (``name``, ``recall``, ``precision``) to mark on it."""
+    name = model or report.models[0].name
+    curve = report.model(name).curve
+    scenario = report.scenario
+    prevalence = float(scenario.prevalence if scenario and scenario.prevalence is not None
+                       else curve.positives / curve.n)
+    targets: dict[int, float] = {}
+    for index, criterion in enumerate(criteria.criteria):
+        if criterion.relative_to:
+            point = next((sq.point for sq in report.status_quo if sq.name == criterion.relative_to), None)
+            if point is not None:
+                targets[index] = criterion.bound * point[criterion.metric]
+    means = {column: (total_pos / curve.positives if curve.positives else 0.0,
+                      total_neg / curve.negatives if curve.negatives else 0.0)
+             for column, (total_pos, total_neg) in curve.value_totals.items()}
+    grid = feasibility_grid(criteria, scenario, prevalence=prevalence, targets=targets,
+                            item_means={k: (float(a), float(b)) for k, (a, b) in means.items()}, points=points)
+    places = []
+    for sq in report.status_quo:
+        positives = sq.point["caught"] + sq.point["missed"]
+        tpr = sq.point["caught"] / positives if positives else 0.0
+        negatives = sq.point["false_alarms"] + sq.point["left_alone"]
+        fpr = sq.point["false_alarms"] / negatives if negatives else 0.0
+        recall, precision = operating_point(tpr, fpr, prevalence)
+        if precision == precision:  # a status quo that flags nothing has no precision to place
+            places.append({"name": sq.name, "recall": recall, "precision": precision})
+    return grid, pd.DataFrame(places, columns=["name", "recall", "precision"])

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from metricbridge.criteria import Criteria, criteria_to_yaml, load_criteria
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file
 from metricbridge.loading import FileOverview, inspect_file
 from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
 
 SOURCE, CHOICES, THRESHOLD, SCENARIOS, EDITS = "mb_source", "mb_choices", "mb_threshold", "mb_scenarios", "mb_edits"
+CRITERIA, CRITERIA_ERROR = "mb_criteria", "mb_criteria_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,10 @@ class DemoSet:
     file: str
     scenario: str
     about: str
+
+    @property
+    def criteria(self) -> str:
+        return self.scenario
 
 
 DEMOS = {
@@ -102,6 +108,7 @@ def init() -> None:
         st.session_state[SOURCE] = demo_source(wanted if wanted in DEMOS else "fraud")
     st.session_state.setdefault(CHOICES, {})
     st.session_state.setdefault(SCENARIOS, {})
+    st.session_state.setdefault(CRITERIA, {})
     st.session_state.setdefault(EDITS, 0)
     if THRESHOLD not in st.session_state:
         try:
@@ -182,6 +189,68 @@ def set_scenario(scenario: Scenario | None, *, replace_editor: bool = False) -> 
         st.session_state[EDITS] += 1
 
 
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """The criteria as loaded (the version agreed) and as being edited now."""
+
+    loaded: Criteria
+    current: Criteria
+
+
+def current_agreement() -> Agreement | None:
+    """The criteria of the current data: edited, else the demo's own, else none yet."""
+    source = current_source()
+    if source is None:
+        return None
+    agreements = st.session_state[CRITERIA]
+    if source.digest not in agreements and source.demo:
+        path = demo_dir() / "criteria" / DEMOS[source.demo].criteria
+        agreements[source.digest] = Agreement(load_criteria(path), load_criteria(path)) if path.is_file() else None
+    agreement: Agreement | None = agreements.get(source.digest)
+    return agreement
+
+
+def set_criteria(criteria: Criteria | None, *, loaded: bool = False) -> None:
+    """Keep criteria for the current data: as a newly loaded agreement, or as an edit of the loaded one."""
+    source = current_source()
+    if source is None:
+        return
+    agreement = current_agreement()
+    if criteria is None:
+        st.session_state[CRITERIA][source.digest] = None
+    elif loaded or agreement is None:
+        st.session_state[CRITERIA][source.digest] = Agreement(criteria, criteria)
+        st.session_state[EDITS] += 1
+    elif agreement.current != criteria:
+        st.session_state[CRITERIA][source.digest] = Agreement(agreement.loaded, criteria)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _judged(digest: str, _base: EvaluationReport, scenario: str | None, criteria: str,
+            threshold: float | None) -> EvaluationReport:
+    report = _base.with_scenario(load_scenario("the scenario", text=scenario) if scenario else None)
+    judged = report.with_criteria(load_criteria("the criteria", text=criteria))
+    return judged if threshold is None else judged.judged_at(threshold)
+
+
+def judged(report: EvaluationReport, *, threshold: float | None = None) -> EvaluationReport:
+    """``report`` with verdicts under the current criteria (each model at its chosen threshold, or at
+    ``threshold``); the report unchanged when there are no criteria or they cannot be judged (the reason is
+    kept for the criteria page)."""
+    agreement, source = current_agreement(), current_source()
+    st.session_state[CRITERIA_ERROR] = None
+    if agreement is None or source is None:
+        return report
+    scenario_text = scenario_to_yaml(report.scenario) if report.scenario else None
+    try:
+        with st.spinner("Bootstrapping the verdicts…"):
+            return _judged(source.digest + str(current_choices()), report, scenario_text,
+                           criteria_to_yaml(agreement.current), threshold)
+    except MetricBridgeError as error:
+        st.session_state[CRITERIA_ERROR] = str(error)
+        return report
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _report(digest: str, _path: str, name: str, choices: Choices, skeleton: str | None) -> EvaluationReport:
     # Counted once per file, column choice and scenario columns (the skeleton, as YAML); a scenario edit is
@@ -202,5 +271,6 @@ def report(source: Source, choices: Choices) -> EvaluationReport:
     skeleton = scenario_to_yaml(scenario.skeleton()) if scenario else None
     with st.spinner(f"Counting scores in {source.name}…"):
         base = _report(source.digest, source.path, source.name, choices, skeleton)
-    # The same default threshold as the command line: the scenario's best when there is one.
-    return base.with_scenario(scenario).at_best() if scenario else base
+    # The same default threshold as the command line: chosen against the criteria, else the scenario's best.
+    report = base.with_scenario(scenario).at_best() if scenario else base
+    return judged(report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metricbridge.ui.pages import data, home, metrics, outcomes, status_quo
+from metricbridge.ui.pages import criteria, data, home, metrics, outcomes, status_quo
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,4 +23,5 @@ PAGES = (
     PageSpec("metrics", "Metrics and threshold", ":material/tune:", metrics.render),
     PageSpec("outcomes", "Outcomes", ":material/payments:", outcomes.render),
     PageSpec("status_quo", "Against today", ":material/compare_arrows:", status_quo.render),
+    PageSpec("criteria", "Success criteria", ":material/verified:", criteria.render),
 )

@@ -1,0 +1,162 @@
+"""Success criteria: the agreement, its verdicts with their certainty, the chosen threshold, the map."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from metricbridge import charts, views
+from metricbridge.criteria import (
+    OUTCOME,
+    TEST_SET,
+    THRESHOLD_FREE,
+    Criteria,
+    criteria_to_yaml,
+    differences,
+    load_criteria,
+    next_version,
+    parse_criteria,
+)
+from metricbridge.errors import MetricBridgeError
+from metricbridge.judge import CriteriaResult
+from metricbridge.narrative import amount
+from metricbridge.ui import state, widgets
+
+_BADGE = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "uncertain": ":orange-badge[uncertain]"}
+
+
+def _loader() -> None:
+    uploaded = st.file_uploader("Load a criteria file (YAML)", type=["yaml", "yml"], key="criteria_file")
+    if uploaded is not None and st.session_state.get("criteria_file_loaded") != uploaded.file_id:
+        st.session_state["criteria_file_loaded"] = uploaded.file_id
+        try:
+            state.set_criteria(load_criteria(uploaded.name, text=uploaded.getvalue().decode("utf-8", "replace")),
+                               loaded=True)
+        except MetricBridgeError as error:
+            st.error(str(error))
+
+
+def _agreement(criteria: Criteria) -> None:
+    who = ", ".join(criteria.agreed_by) or "nobody yet"
+    when = criteria.agreed_on.isoformat() if criteria.agreed_on else "not yet"
+    st.markdown(f"**{criteria.name}** · version {criteria.version} · agreed by {who} on {when} · "
+                f"{criteria.confidence:.0%} sure")
+    if criteria.note:
+        st.caption(criteria.note)
+
+
+def _editor(criteria: Criteria, status_quo: list[str]) -> Criteria:
+    key = f"cr{st.session_state[state.EDITS]}_"
+    with st.expander("Edit the criteria"):
+        rows = pd.DataFrame([{"metric": c.metric, "comparison": c.comparison, "bound": c.bound,
+                              "relative_to": c.relative_to or ""} for c in criteria.criteria])
+        table = st.data_editor(rows, num_rows="dynamic", key=key + "table", hide_index=True, column_config={
+            "metric": st.column_config.SelectboxColumn(options=[*THRESHOLD_FREE, *TEST_SET, *OUTCOME],
+                                                       required=True),
+            "comparison": st.column_config.SelectboxColumn(options=["at_least", "at_most"], required=True),
+            "bound": st.column_config.NumberColumn(required=True),
+            "relative_to": st.column_config.SelectboxColumn(options=["", *status_quo])})
+        left, right = st.columns(2)
+        direction, metric = criteria.objective or ("maximize", "value" if status_quo else "f1")
+        objective = left.selectbox("Objective", [f"{d} {m}" for d in ("maximize", "minimize")
+                                                 for m in (*TEST_SET, *OUTCOME)],
+                                   index=[f"{d} {m}" for d in ("maximize", "minimize")
+                                          for m in (*TEST_SET, *OUTCOME)].index(f"{direction} {metric}"),
+                                   key=key + "objective")
+        confidence = right.slider("How sure must we be", 0.55, 0.99, float(criteria.confidence), 0.01,
+                                  key=key + "confidence")
+    entries = []
+    for row in table.to_dict("records"):
+        if not row.get("metric") or pd.isna(row.get("bound")):
+            continue
+        entry = {"metric": row["metric"], row.get("comparison") or "at_least": float(row["bound"])}
+        if row.get("relative_to"):
+            entry["relative_to"] = row["relative_to"]
+        entries.append(entry)
+    try:
+        return parse_criteria({"name": criteria.name, "version": criteria.version,
+                               "agreed_by": list(criteria.agreed_by), "agreed_on": criteria.agreed_on,
+                               "note": criteria.note, "confidence": confidence, "objective": objective,
+                               "criteria": entries}, source="the edited criteria")
+    except MetricBridgeError as error:
+        st.error(str(error))
+        return criteria
+
+
+def _verdicts(result: CriteriaResult) -> None:
+    for verdict in result.verdicts:
+        value = "n/a" if verdict.value is None else amount(verdict.value)
+        line = (f"{_BADGE[verdict.verdict]} **{verdict.criterion.describe()}**: {value} against "
+                f"{amount(verdict.target)}, holds in **{verdict.probability:.0%}** of resamples")
+        if verdict.labels_needed:
+            line += f" · about {verdict.labels_needed:,} more labelled items would settle it"
+        st.markdown(line)
+
+
+def _choice(result: CriteriaResult) -> None:
+    choice = result.choice
+    if choice.chosen is not None:
+        spread = (f"; across resamples it would lie between {choice.spread[0]:.4g} and {choice.spread[1]:.4g}"
+                  if choice.spread else "")
+        st.success(f"Chosen threshold: {choice.chosen:.4g}, the best objective where every criterion passes and "
+                   f"the work fits the capacity{spread}.")
+    else:
+        st.warning(f"No threshold meets every criterion; the closest is {choice.closest:.4g}. "
+                   + " ".join(choice.blocking))
+
+
+def _versions(agreement: state.Agreement) -> None:
+    changes = differences(agreement.loaded, agreement.current)
+    st.subheader(f"Changes since version {agreement.loaded.version}")
+    if not changes:
+        st.caption("The targets are as agreed.")
+        return
+    st.markdown("\n".join(f"- {change}" for change in changes))
+    who = st.text_input("Agreed by (comma separated)", key="criteria_agreed_by")
+    agreed_by = tuple(name.strip() for name in who.split(",") if name.strip())
+    if agreed_by:
+        new = next_version(agreement.current, started_from=agreement.loaded, agreed_by=agreed_by,
+                           today=dt.date.today())
+        st.download_button(f"Download version {new.version} (YAML)", criteria_to_yaml(new),
+                           file_name=f"criteria_v{new.version}.yaml", mime="application/x-yaml")
+    else:
+        st.caption("Changing targets makes a new version: say who agreed to download it.")
+
+
+def render() -> None:
+    st.title("Success criteria")
+    report = widgets.loaded_report()
+    if report is None:
+        return
+    _loader()
+    agreement = state.current_agreement()
+    if agreement is None:
+        st.info("Load a criteria file to judge the model against targets agreed up front.")
+        return
+    _agreement(agreement.current)
+    state.set_criteria(_editor(agreement.current, [sq.name for sq in report.status_quo]))
+    agreement = state.current_agreement() or agreement
+    report = widgets.loaded_report()
+    if report is None:
+        return
+    if st.session_state.get(state.CRITERIA_ERROR):
+        st.error(st.session_state[state.CRITERIA_ERROR])
+        return
+    threshold = widgets.threshold_control(report)
+    state.sync_url()
+    report = state.judged(report, threshold=threshold)
+    names = [m.name for m in report.models]
+    name = st.selectbox("Model", names, key="criteria_model") if len(names) > 1 else names[0]
+    result = report.verdicts[name]
+    st.markdown(("### :green[Met]" if result.met else "### :red[Not met]") + f" at threshold {result.threshold:.4g}")
+    _verdicts(result)
+    _choice(result)
+    st.subheader("Which operating points would meet every criterion")
+    grid, places = views.feasibility(report, agreement.current, name)
+    st.altair_chart(charts.feasibility_chart(grid, places=places, model=views.deployment_pr(report, name)),
+                    width="stretch")
+    st.caption("Each square is a possible operating point at the deployment's prevalence; the diamonds are "
+               "today's status quos and the black line this model. Criteria on AUC or Brier are not part of it.")
+    _versions(agreement)
