@@ -140,3 +140,28 @@ def test_tornado_chart_draws_one_bar_per_input(fraud_report):
     rows = spec["datasets"][spec["layer"][0]["data"]["name"]]
     assert [row["label"] for row in rows] == list(frame["label"])
     assert "capacity" in set(frame["input"])
+
+
+def test_bootstrap_bands_are_shaded_under_the_curves(fraud_report):
+    from metricbridge import views
+    from metricbridge.criteria import load_criteria
+
+    data = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+    judged = fraud_report.with_criteria(load_criteria(data / "criteria" / "demo_fraud.yaml"), threshold=0.5,
+                                        resamples=200)
+    bands = judged.verdicts["score_gbm"].bands
+    curves, points = charts.curves_frame(judged.models), charts.operating_points(judged.models)
+    for chart in (charts.roc_chart(curves, points=points, bands=bands),
+                  charts.pr_chart(curves, points=points, bands=bands),
+                  charts.outcomes_chart(views.outcome_curve(judged, "score_gbm"), threshold=0.5, best=None,
+                                        capacity=600, bands=bands)):
+        spec = chart.to_dict()
+        json.dumps(spec, allow_nan=False)
+        areas = [layer for layer in spec["layer"] if layer["mark"]["type"] == "area"]
+        assert len(areas) == 1
+        rows = spec["datasets"][areas[0]["data"]["name"]]
+        low, high = areas[0]["encoding"]["y"]["field"], areas[0]["encoding"]["y2"]["field"]
+        assert rows and all(row[low] <= row[high] for row in rows)
+    inside = bands.dropna(subset=["recall", "recall_low"])
+    share = ((inside["recall_low"] <= inside["recall"]) & (inside["recall"] <= inside["recall_high"])).mean()
+    assert share > 0.95  # the point estimate sits inside its own band

@@ -66,8 +66,9 @@ def _marker(points: pd.DataFrame, x: str, y: str) -> alt.Chart:
                  alt.Tooltip(f"{x}:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".3f")])
 
 
-def roc_chart(curves: pd.DataFrame, *, points: pd.DataFrame) -> alt.LayerChart:
-    """ROC curve per model, the chance diagonal, and a marker at each model's threshold."""
+def roc_chart(curves: pd.DataFrame, *, points: pd.DataFrame, bands: pd.DataFrame | None = None) -> alt.LayerChart:
+    """ROC curve per model, the chance diagonal, a marker at each model's threshold, and with ``bands`` (the
+    bootstrap's, of one model) the interval of recall shaded beneath."""
     base = alt.Chart(curves).mark_line(interpolate="linear").encode(
         x=alt.X("fpr:Q", title="False-alarm rate (share of negatives flagged)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
@@ -76,12 +77,16 @@ def roc_chart(curves: pd.DataFrame, *, points: pd.DataFrame) -> alt.LayerChart:
                  alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f")])
     diagonal = alt.Chart(pd.DataFrame({"fpr": [0, 1], "recall": [0, 1]})).mark_line(
         strokeDash=[4, 4], color="gray").encode(x="fpr:Q", y="recall:Q")
-    return _layer(diagonal, base, _marker(points, "fpr", "recall")).properties(
-        title="ROC curve", height=_HEIGHT)
+    layers = [diagonal, base, _marker(points, "fpr", "recall")]
+    if bands is not None and not bands.empty:
+        layers.insert(0, band_layer(bands, x="fpr", figure="recall"))
+    return _layer(*layers).properties(title="ROC curve", height=_HEIGHT)
 
 
-def pr_chart(curves: pd.DataFrame, *, points: pd.DataFrame, base_rate: float | None = None) -> alt.LayerChart:
-    """Precision against recall per model, the base rate (a random model), and the threshold markers."""
+def pr_chart(curves: pd.DataFrame, *, points: pd.DataFrame, base_rate: float | None = None,
+             bands: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Precision against recall per model, the base rate (a random model), the threshold markers, and with
+    ``bands`` the interval of precision shaded beneath."""
     defined = curves.dropna(subset=["precision"])
     line = alt.Chart(defined).mark_line(interpolate="step-after").encode(
         x=alt.X("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
@@ -94,6 +99,8 @@ def pr_chart(curves: pd.DataFrame, *, points: pd.DataFrame, base_rate: float | N
     if base_rate is not None:
         layers.insert(0, alt.Chart(pd.DataFrame({"precision": [base_rate]})).mark_rule(
             strokeDash=[4, 4], color="gray").encode(y="precision:Q"))
+    if bands is not None and not bands.empty:
+        layers.insert(0, band_layer(bands, x="recall", figure="precision"))
     return _layer(*layers).properties(title="Precision and recall", height=_HEIGHT)
 
 
@@ -143,7 +150,8 @@ def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
 # -- outcomes (scenario) -------------------------------------------------------------------------------------
 
 def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None, capacity: float | None,
-                   figure: str = "value", title: str = "Value per period") -> alt.LayerChart:
+                   figure: str = "value", title: str = "Value per period",
+                   bands: pd.DataFrame | None = None) -> alt.LayerChart:
     """One outcome against the threshold: thresholds over capacity shaded, the best and current marked.
 
     ``frame`` is ``Outcomes.to_frame()`` (possibly downsampled); the flag-nothing row is left out.
@@ -160,6 +168,8 @@ def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None,
         band = pd.DataFrame({"start": [over.min()], "end": [over.max()], "label": ["over capacity"]})
         layers.append(alt.Chart(band).mark_rect(color="#f4c7c3", opacity=0.5).encode(
             x="start:Q", x2="end:Q", tooltip=[alt.Tooltip("label:N")]))
+    if bands is not None and f"{figure}_low" in bands:
+        layers.append(band_layer(bands, x="threshold", figure=figure))
     layers.append(line)
     marks = [{"threshold": threshold, "which": "current"}]
     if best is not None:
@@ -253,3 +263,16 @@ def feasibility_chart(grid: pd.DataFrame, *, places: pd.DataFrame, model: pd.Dat
     layers.append(alt.Chart(places).mark_text(dx=8, align="left", fontWeight="bold").encode(
         x="recall:Q", y="precision:Q", text="name:N"))
     return _layer(*layers).properties(height=_HEIGHT)
+
+
+def band_layer(bands: pd.DataFrame, *, x: str, figure: str, max_points: int = MAX_CURVE_POINTS) -> alt.Chart:
+    """A shaded band of ``figure`` between its resample interval, drawn against the point value of ``x``
+    (as the curves are), to lay under a curve chart."""
+    data = _finite(bands).dropna(subset=[x, f"{figure}_low", f"{figure}_high"])
+    if len(data) > max_points:
+        data = data.iloc[np.unique(np.linspace(0, len(data) - 1, max_points).astype(int))]
+    return alt.Chart(data).mark_area(opacity=0.25, color="#1f77b4", interpolate="linear").encode(
+        x=f"{x}:Q", y=f"{figure}_low:Q", y2=f"{figure}_high:Q",
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}_low:Q", format=".3f"),
+                 alt.Tooltip(f"{figure}_high:Q", format=".3f")])
+

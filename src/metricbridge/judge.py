@@ -216,7 +216,7 @@ def choose_threshold(counts: ScoreCounts, criteria: Criteria, scenario: Scenario
     passing = np.array([p >= confidence - _TOLERANCE for p in probabilities]) if probabilities else np.ones(
         (0, count), dtype=bool)
     qualified = candidates[passing[:, candidates].all(axis=0) & feasible[candidates]]
-    bands = _bands(point.thresholds, batch, batch_outcomes, confidence)
+    bands = _bands(point, batch, point_outcomes, batch_outcomes, confidence)
     spread, share = _spread(holds_each, batch_outcomes, scenario, _figure(metric, batch, batch_outcomes),
                             direction, point.thresholds, confidence)
     if len(qualified):
@@ -267,13 +267,18 @@ def _spread(holds_each: list[np.ndarray], outcomes: Outcomes | None, scenario: S
     return (float(low), float(high)), float(has.mean())
 
 
-def _bands(thresholds: np.ndarray, batch: ThresholdCurve, outcomes: Outcomes | None,
-           confidence: float) -> pd.DataFrame:
+def _bands(point: ThresholdCurve, batch: ThresholdCurve, point_outcomes: Outcomes | None,
+           outcomes: Outcomes | None, confidence: float) -> pd.DataFrame:
+    """Per coarse threshold: the point figure and the central interval across resamples (``NAME``,
+    ``NAME_low``, ``NAME_high`` for recall, precision, fpr and, with a scenario, value)."""
+    thresholds = point.thresholds
     frame = pd.DataFrame({"threshold": np.where(np.isfinite(thresholds), thresholds, np.nan)})
-    series = {"recall": batch.recall, "precision": batch.precision, "fpr": batch.fpr}
-    if outcomes is not None:
-        series["value"] = outcomes.value
-    for name, samples in series.items():
+    series = {"recall": (point.recall, batch.recall), "precision": (point.precision, batch.precision),
+              "fpr": (point.fpr, batch.fpr)}
+    if outcomes is not None and point_outcomes is not None:
+        series["value"] = (point_outcomes.value, outcomes.value)
+    for name, (values, samples) in series.items():
+        frame[name] = values
         frame[f"{name}_low"], frame[f"{name}_high"] = percentile_interval(np.asarray(samples, dtype=float),
                                                                           confidence)
     return frame

@@ -67,9 +67,13 @@ def render() -> None:
                 "threshold between 0 and 1 changes nothing.")
     _outcome_cards(model)
     curves, points = charts.curves_frame(report.models), charts.operating_points(report.models)
+    bands = report.verdicts[name].bands if name in report.verdicts else None
+    if bands is not None:
+        st.caption(f"Shaded: where {name}'s curve could lie with another test set of this size "
+                   f"({report.verdicts[name].criteria.confidence:.0%} bootstrap band).")
     left, right = st.columns(2)
-    left.altair_chart(charts.roc_chart(curves, points=points), width="stretch")
-    right.altair_chart(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence),
+    left.altair_chart(charts.roc_chart(curves, points=points, bands=bands), width="stretch")
+    right.altair_chart(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence, bands=bands),
                        width="stretch")
     st.altair_chart(charts.metrics_chart(curves[curves["model"] == name], threshold=model.threshold),
                     width="stretch")

@@ -71,9 +71,11 @@ def render() -> None:
                 f"**{money(float(outcomes.value[best]), scenario.currency, signed=True)}** per {scenario.period}.")
     thinned = views.outcome_curve(report, name)
     best_or_none = best_threshold if math.isfinite(best_threshold) else None
+    bands = report.verdicts[name].bands if name in report.verdicts else None
     left, right = st.columns(2)
     left.altair_chart(charts.outcomes_chart(thinned, threshold=model.threshold, best=best_or_none,
-                                            capacity=scenario.capacity), width="stretch")
+                                            capacity=scenario.capacity, bands=bands,
+                                            title=f"Value per {scenario.period}"), width="stretch")
     right.altair_chart(charts.breakdown_chart(value_parts(model.curve, scenario, model.threshold),
                                               currency=scenario.currency), width="stretch")
     left, right = st.columns(2)
