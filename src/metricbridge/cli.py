@@ -1,4 +1,4 @@
-"""The command line: ``metricbridge evaluate FILE ...`` and ``metricbridge app``.
+"""The command line: ``metricbridge evaluate FILE ...``, ``metricbridge runs list|show`` and ``metricbridge app``.
 
 Exit codes: 0 ok, 1 criteria not met (later stages), 2 bad input (message on stderr, no traceback).
 """
@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from metricbridge.criteria import load_criteria
+from metricbridge.criteria import Criteria, criteria_to_yaml, load_criteria
 from metricbridge.errors import MetricBridgeError
-from metricbridge.evaluate import evaluate_file
+from metricbridge.evaluate import EvaluationReport, evaluate_file
 from metricbridge.loading import DEFAULT_BINS
 from metricbridge.loading.builders import CountingRequest
-from metricbridge.narrative import report_text
-from metricbridge.scenario import load_scenario
+from metricbridge.narrative import go_no_go, report_text
+from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
+from metricbridge.store import Store
 from metricbridge.uncertainty import DEFAULT_RESAMPLES
 
 __all__ = ["main", "build_parser"]
@@ -37,6 +39,11 @@ def _positive_int(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"needs at least 2 bins, not {value}")
     return value
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="project database (default: $METRICBRIDGE_DB, else one in your data directory)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
     evaluate.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    evaluate.add_argument("--save", action="store_true", help="keep this evaluation as a run of --project")
+    evaluate.add_argument("--project", metavar="NAME", help="the project to save the run in")
+    evaluate.add_argument("--run", metavar="NAME", help="the run's name (default: the file name)")
+    evaluate.add_argument("--note", metavar="TEXT", help="a note kept with the run")
+    evaluate.add_argument("--who", metavar="NAME", help="who saves it (default: the login name)")
+    _db_option(evaluate)
+    runs = commands.add_parser("runs", help="the runs kept in the project database")
+    run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
+    listing = run_commands.add_parser("list", help="one line per run")
+    listing.add_argument("--project", metavar="NAME")
+    listing.add_argument("--json", action="store_true")
+    _db_option(listing)
+    show = run_commands.add_parser("show", help="one run's figures, verdicts and decisions")
+    show.add_argument("run", metavar="RUN", help="a run id (or its first characters)")
+    show.add_argument("--json", action="store_true")
+    _db_option(show)
     app = commands.add_parser("app", help="open the metricbridge app in the browser")
     app.add_argument("--port", type=int, default=8501)
+    _db_option(app)
     return parser
 
 
@@ -83,6 +107,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                            scenario=scenario, criteria=criteria, resamples=args.bootstrap, seed=args.seed)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.save:
+        ids = _save(args, report, scenario, criteria)
+        print(f"saved {len(ids)} run{'s' if len(ids) > 1 else ''} in project {args.project!r}: "
+              f"{', '.join(i[:8] for i in ids)}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
     else:
@@ -92,16 +120,78 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _save(args: argparse.Namespace, report: EvaluationReport, scenario: Scenario | None,
+          criteria: Criteria | None) -> list[str]:
+    if not args.project:
+        raise MetricBridgeError("--save needs --project NAME: the project the run belongs to.")
+    data = report.to_dict()
+    columns = {"label": report.data.label, "positive": report.data.positive, "weight": report.data.weight,
+               "id": report.data.id}
+    decisions = []
+    for model in report.models:
+        rationale = go_no_go(model.name, report.verdicts[model.name]).strip() if model.name in report.verdicts \
+            else "threshold given on the command line" if args.threshold is not None \
+            else "the scenario's best threshold" if scenario else "the default threshold"
+        decisions.append((model.threshold, rationale))
+    store = Store(args.db)
+    return store.save_runs(
+        project=args.project, path=args.file, file_name=args.file.name, models=data["models"], columns=columns,
+        run_name=args.run, note=args.note, who=args.who,
+        scenario=(scenario.name, scenario_to_yaml(scenario)) if scenario else None,
+        criteria=(criteria.name, criteria.version, criteria_to_yaml(criteria), criteria.agreed_by,
+                  criteria.agreed_on) if criteria else None,
+        decisions=decisions)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store = Store(args.db)
+    if args.runs_command == "list":
+        runs = store.runs(args.project)
+        if args.json:
+            print(json.dumps([{"id": r.id, "project": r.project, "name": r.name, "model": r.model,
+                               "created_at": r.created_at.isoformat(), "created_by": r.created_by,
+                               "note": r.note, "met": r.summary.get("criteria", {}).get("met")} for r in runs]))
+            return EXIT_OK
+        for r in runs:
+            met = r.summary.get("criteria", {}).get("met")
+            verdict = "" if met is None else ("  criteria met" if met else "  criteria not met")
+            print(f"{r.id[:8]}  {r.created_at:%Y-%m-%d %H:%M}  {r.project}  {r.name}{verdict}")
+        if not runs:
+            print("no runs yet: save one with `metricbridge evaluate FILE --save --project NAME`", file=sys.stderr)
+        return EXIT_OK
+    run = store.run(args.run)
+    decisions = store.decisions(run.id)
+    if args.json:
+        print(json.dumps({"id": run.id, "project": run.project, "name": run.name, "model": run.model,
+                          "created_at": run.created_at.isoformat(), "created_by": run.created_by,
+                          "note": run.note, "summary": run.summary,
+                          "decisions": [d | {"created_at": d["created_at"].isoformat()} for d in decisions]},
+                         allow_nan=False))
+        return EXIT_OK
+    summary = run.summary
+    print(f"{run.name} ({run.id[:8]}) in {run.project}, saved {run.created_at:%Y-%m-%d %H:%M} by {run.created_by}")
+    if run.note:
+        print(f"Note: {run.note}")
+    print(f"{run.model}: ROC AUC {summary.get('roc_auc')}, threshold {summary.get('threshold')}")
+    at = summary.get("at_threshold", {})
+    print(f"  caught {at.get('tp')}, false alarms {at.get('fp')}, missed {at.get('fn')}")
+    for decision in decisions:
+        print(f"Decision: threshold {decision['threshold']} by {decision['decided_by']}: {decision['rationale']}")
+    return EXIT_OK
+
+
 def _app(args: argparse.Namespace) -> int:
     entry = Path(__file__).parent / "ui" / "entry.py"
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(args.port)]
-    return subprocess.call(command)
+    environment = os.environ | ({"METRICBRIDGE_DB": str(args.db)} if args.db else {})
+    return subprocess.call(command, env=environment)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _evaluate(args) if args.command == "evaluate" else _app(args)
+        commands = {"evaluate": _evaluate, "runs": _runs, "app": _app}
+        return commands[args.command](args)
     except MetricBridgeError as error:
         print(f"metricbridge: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
