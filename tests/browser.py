@@ -29,7 +29,7 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log: Path, *, timeout: float = 60.0) -> Iterator[str]:
+def streamlit_server(log: Path, *, timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `streamlit run app.py` on a free localhost port until the block ends; yield its URL."""
     port = free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -37,7 +37,7 @@ def streamlit_server(log: Path, *, timeout: float = 60.0) -> Iterator[str]:
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   env=os.environ | {"PYTHONWARNINGS": "ignore"})
+                                   env=os.environ | {"PYTHONWARNINGS": "ignore"} | (env or {}))
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout

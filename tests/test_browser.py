@@ -31,8 +31,14 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
-    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+def database(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("store") / "mb.duckdb"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, database) -> Iterator[str]:
+    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log",
+                          env={"METRICBRIDGE_DB": str(database)}) as url:
         yield url
 
 
@@ -157,3 +163,25 @@ def test_the_criteria_page_gives_verdicts_and_draws_the_map(page, server, tmp_pa
         assert line.is_visible()
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
     page.screenshot(path=tmp_path / "criteria.png", full_page=True)
+
+
+def test_saving_a_run_and_seeing_it_in_progress(page, server, database, tmp_path):
+    from metricbridge.store import Store
+
+    page.goto(f"{server}/projects")
+    settle(page)
+    page.get_by_label("New project").fill("Browser pilot")
+    page.get_by_role("button", name="Create project").click()
+    settle(page)
+    page.get_by_role("button", name="Save as a run").wait_for()
+    page.get_by_label("Note (what changed this time)").fill("from the browser")
+    page.get_by_role("button", name="Save as a run").click()
+    page.get_by_text("Saved 2 run(s).").wait_for()
+    runs = Store(database).runs("Browser pilot")
+    assert len(runs) == 2 and runs[0].note == "from the browser"
+    page.screenshot(path=tmp_path / "projects.png", full_page=True)
+    page.goto(f"{server}/progress")
+    settle(page)
+    page.get_by_text("Decisions").wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
+    page.screenshot(path=tmp_path / "progress.png", full_page=True)

@@ -165,3 +165,20 @@ def test_bootstrap_bands_are_shaded_under_the_curves(fraud_report):
     inside = bands.dropna(subset=["recall", "recall_low"])
     share = ((inside["recall_low"] <= inside["recall"]) & (inside["recall"] <= inside["recall_high"])).mean()
     assert share > 0.95  # the point estimate sits inside its own band
+
+
+def test_progress_chart_draws_values_intervals_and_a_horizontal_target():
+    import datetime as dt
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"run": ["a", "b"], "run_id": ["1", "2"], "created_at": [dt.datetime(2026, 11, 1),
+                                                                                  dt.datetime(2026, 11, 8)],
+                          "metric": ["recall", "recall"], "comparison": ["at_least"] * 2, "value": [0.6, 0.7],
+                          "low": [0.55, 0.65], "high": [0.65, 0.75], "target": [0.8, 0.8], "verdict": ["fail"] * 2,
+                          "probability": [0.0, 0.1], "criteria": ["Go v1"] * 2})
+    spec = charts.progress_chart(frame).to_dict()
+    layers = spec["spec"]["layer"]
+    target = [layer for layer in layers if layer["mark"].get("strokeDash") == [5, 4]]
+    assert len(target) == 1 and "x" not in target[0]["encoding"]  # a line across, not a tick per run
+    assert spec["facet"]["field"] == "metric"

@@ -253,3 +253,61 @@ def test_an_edit_shows_the_change_and_makes_the_next_version_once_someone_agrees
     next(t for t in at.text_input if t.label.startswith("Agreed by")).input("Head of Fraud Operations").run()
     buttons = at.get("download_button")
     assert buttons and "version 3" in buttons[0].proto.label
+
+
+@pytest.fixture
+def empty_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("METRICBRIDGE_DB", str(tmp_path / "mb.duckdb"))
+    return tmp_path / "mb.duckdb"
+
+
+def test_projects_page_creates_a_project_saves_runs_and_compares_them(empty_db):
+    from metricbridge.store import Store
+
+    at = _open(_app(), "projects")
+    assert any("Create a project" in i.value for i in at.info)
+    next(t for t in at.text_input if t.label == "New project").input("Fraud pilot")
+    next(b for b in at.button if b.label == "Create project").click().run()
+    next(t for t in at.text_input if t.label == "Note (what changed this time)").input("week 1")
+    next(b for b in at.button if b.label == "Save as a run").click().run()
+    assert not at.exception and any("Saved 2 run(s)" in s.value for s in at.success)
+    runs = Store(empty_db).runs("Fraud pilot")
+    assert [r.model for r in runs] == ["score_gbm", "score_logreg"] and runs[0].note == "week 1"
+    assert runs[0].summary["criteria"]["met"] is True  # the demo's criteria were judged and kept
+    assert any("against" in c.value for c in at.code)  # the two runs compared in words
+
+
+def test_opening_a_saved_run_makes_every_page_work_on_it(empty_db):
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
+    report = evaluate_file(GOOD / "semicolon_yes_no.csv")
+    save_report(Store(empty_db), report, path=GOOD / "semicolon_yes_no.csv", file_name="churn.csv",
+                project="Churn", run_name="week 1")
+    at = _open(_app(), "projects")
+    box = next(s for s in at.selectbox if s.label.startswith("Open a run"))
+    box.set_value(box.options[1]).run()
+    next(b for b in at.button if b.label == "Open this run").click().run()
+    assert not at.exception
+    _open(at, "metrics")
+    assert _metric(at, "Caught") == f"{report.model('model_a_score').at_threshold['tp']:,.0f}"
+
+
+def test_progress_and_portfolio_pages_show_the_project(empty_db):
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
+    store = Store(empty_db)
+    report = _demo()
+    for week in (1, 2, 3):
+        save_report(store, report, path=DEMO, file_name=DEMO.name, project="Fraud pilot", run_name=f"week {week}")
+    store.save_card("Fraud pilot", problem="Too much fraud slips through.", stakeholders="Fraud ops",
+                    stage="prototyping", stage_reason="Pilot agreed on 2026-11-20")
+    at = _open(_app(), "progress")
+    assert not at.error and len(at.get("vega_lite_chart")) == 1
+    assert any("not moved" in w.value for w in at.warning)  # three identical runs: a plateau for score_logreg
+    assert len(at.dataframe) == 1  # the decisions log
+    _open(at, "portfolio")
+    table = at.dataframe[0].value
+    assert list(table["project"]) == ["Fraud pilot"] and list(table["stage"]) == ["prototyping"]
+    assert list(table["why"]) == ["Pilot agreed on 2026-11-20"]

@@ -276,3 +276,23 @@ def band_layer(bands: pd.DataFrame, *, x: str, figure: str, max_points: int = MA
         tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}_low:Q", format=".3f"),
                  alt.Tooltip(f"{figure}_high:Q", format=".3f")])
 
+
+
+def progress_chart(frame: pd.DataFrame) -> alt.FacetChart:
+    """Each criterion's figure per run (with its interval) against its target: is the project moving?"""
+    data = frame.assign(order=frame["created_at"].rank(method="dense").astype(int),
+                        label=frame["run"] + " (" + frame["created_at"].astype(str).str[:10] + ")")
+    base = alt.Chart(data).encode(x=alt.X("order:O", title="Run, in order saved", axis=alt.Axis(labels=False)))
+    bars = base.mark_rule(strokeWidth=2, color="#90a4ae").encode(y="low:Q", y2="high:Q")
+    points = base.mark_point(filled=True, size=90).encode(
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=["pass", "uncertain", "fail"],
+                                                     range=["#2e7d32", "#ef6c00", "#c62828"]), title="Verdict"),
+        tooltip=[alt.Tooltip("label:N", title="run"), alt.Tooltip("value:Q", format=",.4g"),
+                 alt.Tooltip("low:Q", format=",.4g"), alt.Tooltip("high:Q", format=",.4g"),
+                 alt.Tooltip("target:Q", format=",.4g"), alt.Tooltip("probability:Q", format=".0%"),
+                 alt.Tooltip("criteria:N")])
+    line = base.mark_line(color="#607d8b").encode(y="value:Q")
+    target = alt.Chart().mark_rule(strokeDash=[5, 4], color="black").encode(y="mean(target):Q")
+    return alt.layer(bars, line, points, target, data=data).properties(width=260, height=180).facet(
+        facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")

@@ -1,4 +1,4 @@
-"""The command line: ``metricbridge evaluate FILE ...``, ``metricbridge runs list|show`` and ``metricbridge app``.
+"""The command line: ``metricbridge evaluate FILE ...``, ``metricbridge runs list|show|compare``, ``metricbridge app``.
 
 Exit codes: 0 ok, 1 criteria not met (later stages), 2 bad input (message on stderr, no traceback).
 """
@@ -13,13 +13,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from metricbridge.criteria import Criteria, criteria_to_yaml, load_criteria
+from metricbridge.criteria import Criteria, load_criteria
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file
 from metricbridge.loading import DEFAULT_BINS
 from metricbridge.loading.builders import CountingRequest
-from metricbridge.narrative import go_no_go, report_text
-from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
+from metricbridge.narrative import compare_runs_text, report_text, run_figures
+from metricbridge.runs import save_report
+from metricbridge.scenario import Scenario, load_scenario
 from metricbridge.store import Store
 from metricbridge.uncertainty import DEFAULT_RESAMPLES
 
@@ -87,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run", metavar="RUN", help="a run id (or its first characters)")
     show.add_argument("--json", action="store_true")
     _db_option(show)
+    compare = run_commands.add_parser("compare", help="two or more runs side by side")
+    compare.add_argument("runs", metavar="RUN", nargs="+", help="run ids (or their first characters)")
+    compare.add_argument("--json", action="store_true")
+    _db_option(compare)
     app = commands.add_parser("app", help="open the metricbridge app in the browser")
     app.add_argument("--port", type=int, default=8501)
     _db_option(app)
@@ -124,23 +129,9 @@ def _save(args: argparse.Namespace, report: EvaluationReport, scenario: Scenario
           criteria: Criteria | None) -> list[str]:
     if not args.project:
         raise MetricBridgeError("--save needs --project NAME: the project the run belongs to.")
-    data = report.to_dict()
-    columns = {"label": report.data.label, "positive": report.data.positive, "weight": report.data.weight,
-               "id": report.data.id}
-    decisions = []
-    for model in report.models:
-        rationale = go_no_go(model.name, report.verdicts[model.name]).strip() if model.name in report.verdicts \
-            else "threshold given on the command line" if args.threshold is not None \
-            else "the scenario's best threshold" if scenario else "the default threshold"
-        decisions.append((model.threshold, rationale))
-    store = Store(args.db)
-    return store.save_runs(
-        project=args.project, path=args.file, file_name=args.file.name, models=data["models"], columns=columns,
-        run_name=args.run, note=args.note, who=args.who,
-        scenario=(scenario.name, scenario_to_yaml(scenario)) if scenario else None,
-        criteria=(criteria.name, criteria.version, criteria_to_yaml(criteria), criteria.agreed_by,
-                  criteria.agreed_on) if criteria else None,
-        decisions=decisions)
+    return save_report(Store(args.db), report, path=args.file, file_name=args.file.name, project=args.project,
+                       run_name=args.run, note=args.note, who=args.who, scenario=scenario, criteria=criteria,
+                       threshold_given=args.threshold is not None)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -158,6 +149,15 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"{r.id[:8]}  {r.created_at:%Y-%m-%d %H:%M}  {r.project}  {r.name}{verdict}")
         if not runs:
             print("no runs yet: save one with `metricbridge evaluate FILE --save --project NAME`", file=sys.stderr)
+        return EXIT_OK
+    if args.runs_command == "compare":
+        if len(args.runs) < 2:
+            raise MetricBridgeError("compare needs two or more runs.")
+        chosen = [store.run(run_id) for run_id in args.runs]
+        if args.json:
+            print(json.dumps([{"id": r.id, "name": r.name, **run_figures(r.summary)} for r in chosen]))
+        else:
+            print(compare_runs_text([r.name for r in chosen], [r.summary for r in chosen]))
         return EXIT_OK
     run = store.run(args.run)
     decisions = store.decisions(run.id)

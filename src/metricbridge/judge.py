@@ -327,6 +327,10 @@ def judge(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *,
                                 probability=probability, verdict=verdict, labels_needed=needed))
     intervals = {key: [float(x) for x in percentile_interval(np.asarray(getattr(batch, key), float)[:, index],
                                                              criteria.confidence)] for key in POINT_METRICS}
+    for key, deviations in free_samples.items():  # threshold-free figures: their resamples around the exact one
+        point = exact_free[key]
+        if point is not None:
+            intervals[key] = [float(x) for x in percentile_interval(deviations + point, criteria.confidence)]
     differences: dict[str, dict[str, list[float]]] = {}
     if batch_outcomes is not None:
         intervals |= {key: [float(x) for x in percentile_interval(getattr(batch_outcomes, key)[:, index],

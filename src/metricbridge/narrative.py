@@ -12,7 +12,8 @@ from metricbridge.scenario import Scenario
 
 __all__ = [
     "number", "percent", "figure", "money", "plural", "count_of", "confusion_sentence", "model_summary",
-    "outcome_sentence", "difference_sentence", "report_text", "go_no_go", "amount",
+    "outcome_sentence", "difference_sentence", "report_text", "go_no_go", "amount", "run_figures",
+    "compare_runs_text",
 ]
 
 
@@ -175,3 +176,43 @@ def go_no_go(name: str, result: CriteriaResult) -> str:
         where += "; ".join(choice.blocking) + ")"
     details = "; ".join(_verdict_words(v) for v in result.verdicts)
     return f"  {head}{verdict}{where}. {details}."
+
+
+RUN_FIGURES = ("roc_auc", "average_precision", "threshold", "precision", "recall", "caught", "actions", "value")
+
+
+def run_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a saved run's summary that runs are compared on."""
+    at = summary.get("at_threshold", {})
+    outcomes = summary.get("outcomes", {})
+    criteria = summary.get("criteria")
+    return {"roc_auc": summary.get("roc_auc"), "average_precision": summary.get("average_precision"),
+            "threshold": summary.get("threshold"), "precision": at.get("precision"), "recall": at.get("recall"),
+            "caught": outcomes.get("caught", at.get("tp")), "actions": outcomes.get("actions"),
+            "value": outcomes.get("value"),
+            "criteria": None if not criteria else ("met" if criteria.get("met") else "not met")}
+
+
+def compare_runs_text(names: list[str], summaries: list[dict[str, Any]]) -> str:
+    """A table of the runs side by side and, between the last two, the difference in words."""
+    figures = [run_figures(summary) for summary in summaries]
+    width = max(12, *(len(name) for name in names))
+    lines = [f"{'':<18}" + "".join(f"{name[:width]:>{width + 2}}" for name in names)]
+    for key in (*RUN_FIGURES, "criteria"):
+        cells = []
+        for figure in figures:
+            value = figure.get(key)
+            cells.append("-" if value is None else value if isinstance(value, str) else amount(float(value)))
+        lines.append(f"{key.replace('_', ' '):<18}" + "".join(f"{cell:>{width + 2}}" for cell in cells))
+    if len(figures) >= 2:
+        old, new = figures[-2], figures[-1]
+        parts = []
+        for key, noun in (("caught", "caught"), ("actions", "actions"), ("value", "value")):
+            if old.get(key) is not None and new.get(key) is not None:
+                change = new[key] - old[key]
+                parts.append(f"{'+' if change >= 0 else '-'}{amount(abs(change))} {noun}")
+        if old.get("roc_auc") is not None and new.get("roc_auc") is not None:
+            parts.append(f"ROC AUC {old['roc_auc']:.3f} -> {new['roc_auc']:.3f}")
+        if parts:
+            lines += ["", f"{names[-1]} against {names[-2]}: " + ", ".join(parts) + "."]
+    return "\n".join(lines)

@@ -29,7 +29,10 @@ import duckdb
 
 from metricbridge.errors import StoreError
 
-__all__ = ["Store", "default_db_path", "SCHEMA_VERSION", "RunRecord", "file_hash", "current_user"]
+__all__ = ["Store", "default_db_path", "SCHEMA_VERSION", "RunRecord", "file_hash", "current_user", "STAGES"]
+
+STAGES = ("ideation", "experimentation", "data collection", "prototyping", "tech transfer", "monitoring",
+          "succeeded", "stopped")
 
 SCHEMA_VERSION = 2
 _RETRY_SECONDS = 30.0
@@ -228,6 +231,63 @@ class Store:
 
     def projects(self) -> list[str]:
         return [str(row[0]) for row in self._read("SELECT name FROM projects ORDER BY created_at, name")]
+
+    # -- project cards ----------------------------------------------------------------------------------------
+    def save_card(self, project: str, *, problem: str, stakeholders: str, stage: str, stage_reason: str = "",
+                  who: str | None = None) -> int:
+        """A new version of the project's card (the shared document its stakeholders read); its number."""
+        if stage not in STAGES:
+            raise StoreError(f"unknown stage {stage!r}; the stages are: {', '.join(STAGES)}.")
+
+        def work(con: duckdb.DuckDBPyConnection) -> int:
+            project_id = self._project(con, project, who)
+            version = int((con.execute("SELECT count(*) FROM project_cards WHERE project_id = ?",
+                                       [project_id]).fetchone() or (0,))[0]) + 1
+            con.execute("INSERT INTO project_cards VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [project_id, version, problem, stakeholders, stage, stage_reason, _now(),
+                         who or current_user()])
+            return version
+        return int(self._transaction(work))
+
+    def card(self, project: str) -> dict[str, Any] | None:
+        """The latest card of a project, or None before the first."""
+        rows = self._read("SELECT version, problem, stakeholders, stage, stage_reason, created_at, created_by FROM "
+                          "project_cards WHERE project_id = ? ORDER BY version DESC LIMIT 1",
+                          [self.project_id(project)])
+        if not rows:
+            return None
+        keys = ("version", "problem", "stakeholders", "stage", "stage_reason", "created_at", "created_by")
+        return dict(zip(keys, rows[0], strict=True))
+
+    def portfolio(self) -> list[dict[str, Any]]:
+        """Every project with its stage and why, its latest run and whether that run met its criteria."""
+        rows = []
+        for name in self.projects():
+            card = self.card(name) or {}
+            runs = self.runs(name)
+            latest = runs[-1] if runs else None
+            met = latest.summary.get("criteria", {}).get("met") if latest else None
+            rows.append({"project": name, "stage": card.get("stage", "ideation"),
+                         "why": card.get("stage_reason") or "", "problem": card.get("problem") or "",
+                         "runs": len(runs), "latest run": latest.name if latest else None,
+                         "criteria": None if met is None else ("met" if met else "not met")})
+        return rows
+
+    def export_dataset(self, digest: str, folder: str | Path) -> Path:
+        """The stored rows of a dataset as a Parquet file in ``folder`` (to evaluate a run again)."""
+        table = self._read("SELECT table_name FROM datasets WHERE hash = ?", [digest])
+        if not table:
+            raise StoreError(f"no dataset {digest[:12]} in {self.path}.")
+        target = Path(folder) / f"{digest[:32]}.parquet"
+        if not target.exists():
+            literal = str(target).replace("'", "''")
+            with self._connection() as con:
+                con.execute(f'COPY "{table[0][0]}" TO \'{literal}\' (FORMAT parquet)')
+        return target
+
+    def run_columns(self, run_id: str) -> dict[str, Any]:
+        rows = self._read("SELECT columns FROM runs WHERE id = ?", [run_id])
+        return json.loads(rows[0][0]) if rows and rows[0][0] else {}
 
     # -- datasets -------------------------------------------------------------------------------------------
     def _save_dataset(self, con: duckdb.DuckDBPyConnection, path: Path, name: str) -> str:

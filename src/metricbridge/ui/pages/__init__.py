@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metricbridge.ui.pages import criteria, data, home, metrics, outcomes, status_quo
+from metricbridge.ui.pages import criteria, data, home, metrics, outcomes, portfolio, progress, projects, status_quo
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,4 +24,7 @@ PAGES = (
     PageSpec("outcomes", "Outcomes", ":material/payments:", outcomes.render),
     PageSpec("status_quo", "Against today", ":material/compare_arrows:", status_quo.render),
     PageSpec("criteria", "Success criteria", ":material/verified:", criteria.render),
+    PageSpec("projects", "Projects and runs", ":material/folder_open:", projects.render),
+    PageSpec("progress", "Progress", ":material/trending_up:", progress.render),
+    PageSpec("portfolio", "Portfolio", ":material/dashboard:", portfolio.render),
 )

@@ -1,0 +1,7 @@
+"""The projects page; its body lives in metricbridge.ui so the installed package carries the whole app."""
+
+from pathlib import Path
+
+from metricbridge.ui import page_main
+
+page_main("projects", Path(__file__).parent)
