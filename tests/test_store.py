@@ -195,3 +195,14 @@ def test_the_database_path_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     if sys.platform.startswith("linux"):
         assert default_db_path() == tmp_path / "metricbridge" / "metricbridge.duckdb"
+
+
+def test_a_criteria_version_is_kept_when_seen_and_a_changed_one_refused(tmp_path):
+    store = Store(tmp_path / "mb.duckdb")
+    first = store.keep_criteria("Churn", name="Go", version=1, text="a", agreed_by=["Ana"], agreed_on=None)
+    assert store.keep_criteria("Churn", name="Go", version=1, text="a", agreed_by=["Ana"], agreed_on=None) == first
+    store.keep_criteria("Churn", name="Go", version=2, text="b", agreed_by=["Ana", "Bo"], agreed_on=None)
+    assert [(v["version"], v["agreed_by"]) for v in store.criteria_versions("Churn")] == [(1, ["Ana"]),
+                                                                                          (2, ["Ana", "Bo"])]
+    with pytest.raises(StoreError, match="version 2 is already kept with other content"):
+        store.keep_criteria("Churn", name="Go", version=2, text="c", agreed_by=[], agreed_on=None)

@@ -275,6 +275,9 @@ def test_projects_page_creates_a_project_saves_runs_and_compares_them(empty_db):
     assert [r.model for r in runs] == ["score_gbm", "score_logreg"] and runs[0].note == "week 1"
     assert runs[0].summary["criteria"]["met"] is True  # the demo's criteria were judged and kept
     assert any("against" in c.value for c in at.code)  # the two runs compared in words
+    assert len(at.get("vega_lite_chart")) == 2  # their ROC and precision-recall curves, overlaid
+    side = next(d.value for d in at.dataframe if "criterion" in d.value.columns)
+    assert len(side) == 4 and side.shape[1] == 3  # four criteria, one column per run
 
 
 def test_opening_a_saved_run_makes_every_page_work_on_it(empty_db):
@@ -291,6 +294,22 @@ def test_opening_a_saved_run_makes_every_page_work_on_it(empty_db):
     assert not at.exception
     _open(at, "metrics")
     assert _metric(at, "Caught") == f"{report.model('model_a_score').at_threshold['tp']:,.0f}"
+
+
+def test_opening_a_run_brings_back_the_criteria_it_was_judged_under(empty_db):
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
+    report = _demo()
+    save_report(Store(empty_db), report, path=DEMO, file_name=DEMO.name, project="Fraud pilot", run_name="week 1")
+    at = _open(_app(), "projects")
+    box = next(s for s in at.selectbox if s.label.startswith("Open a run"))
+    box.set_value(box.options[1]).run()
+    next(b for b in at.button if b.label == "Open this run").click().run()
+    _open(at, "criteria")
+    assert any("Fraud pilot go/no-go" in m.value and "version 2" in m.value for m in at.markdown)
+    history = next(d.value for d in at.dataframe if "agreed by" in d.value.columns)
+    assert list(history["version"]) == [2]
 
 
 def test_progress_and_portfolio_pages_show_the_project(empty_db):

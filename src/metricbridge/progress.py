@@ -9,7 +9,7 @@ import pandas as pd
 
 from metricbridge.store import RunRecord
 
-__all__ = ["progress_frame", "Plateau", "plateau"]
+__all__ = ["progress_frame", "Plateau", "plateau", "verdicts_side_by_side"]
 
 
 def progress_frame(runs: Sequence[RunRecord]) -> pd.DataFrame:
@@ -76,3 +76,15 @@ def plateau(frame: pd.DataFrame, *, last: int = 3) -> Plateau | None:
     return Plateau(stalled=True, runs=last, message=(
         f"The last {last} runs have not moved any failing criterion closer to its target beyond their intervals: "
         + "; ".join(words) + ". Decide whether to keep going (a new idea, more data) or stop."))
+
+
+def verdicts_side_by_side(runs: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per criterion, one column per run: its verdict, value and probability in a cell."""
+    frame = progress_frame(runs)
+    if frame.empty:
+        return frame
+    frame["cell"] = frame.apply(lambda row: f"{row['verdict']}: {row['value']:.4g} ({row['probability']:.0%})"
+                                if row["value"] is not None else row["verdict"], axis=1)
+    frame["criterion"] = frame["metric"] + " " + frame["comparison"].str.replace("_", " ") + " " + frame[
+        "target"].map(lambda t: f"{t:.4g}")
+    return frame.pivot_table(index="criterion", columns="run", values="cell", aggfunc="last").reset_index()

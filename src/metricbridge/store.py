@@ -285,6 +285,14 @@ class Store:
                 con.execute(f'COPY "{table[0][0]}" TO \'{literal}\' (FORMAT parquet)')
         return target
 
+    def version_text(self, kind: str, version_id: str | None) -> str | None:
+        """The YAML of a scenario or criteria version a run cites (``kind``: "scenario" or "criteria")."""
+        if version_id is None:
+            return None
+        table = {"scenario": "scenario_versions", "criteria": "criteria_versions"}[kind]
+        rows = self._read(f"SELECT yaml FROM {table} WHERE id = ?", [version_id])
+        return str(rows[0][0]) if rows else None
+
     def run_columns(self, run_id: str) -> dict[str, Any]:
         rows = self._read("SELECT columns FROM runs WHERE id = ?", [run_id])
         return json.loads(rows[0][0]) if rows and rows[0][0] else {}
@@ -343,6 +351,14 @@ class Store:
                     [version_id, project_id, name, version, content, text, json.dumps(list(agreed_by)), agreed_on,
                      _now(), who or current_user()])
         return version_id
+
+    def keep_criteria(self, project: str, *, name: str, version: int, text: str, agreed_by: Sequence[str],
+                      agreed_on: dt.date | None, who: str | None = None) -> str:
+        """Keep a criteria version as soon as it is seen (refused when that number holds other content)."""
+        def work(con: duckdb.DuckDBPyConnection) -> str:
+            return self._criteria_version(con, self._project(con, project, who), name, version, text, agreed_by,
+                                          agreed_on, who)
+        return str(self._transaction(work))
 
     def criteria_versions(self, project: str) -> list[dict[str, Any]]:
         rows = self._read("SELECT id, name, version, yaml, agreed_by, agreed_on, created_at FROM criteria_versions "

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
+from metricbridge.criteria import load_criteria
+from metricbridge.evaluate import evaluate_file
+from metricbridge.metrics import Evaluation
+from metricbridge.scenario import load_scenario
 from metricbridge.store import RunRecord, Store
 from metricbridge.ui import state
 
@@ -46,3 +51,28 @@ def open_run(db: Store, run: RunRecord) -> None:
     st.session_state[state.CHOICES][source.digest] = state.Choices(
         label=columns.get("label"), scores=(run.model,), positive=columns.get("positive"),
         weight=columns.get("weight"), id=columns.get("id"))
+    # the scenario and criteria versions the run was judged under come back with it
+    scenario = db.version_text("scenario", run.scenario_version_id)
+    criteria = db.version_text("criteria", run.criteria_version_id)
+    state.set_scenario(load_scenario("the run's scenario", text=scenario) if scenario else None,
+                       replace_editor=True)
+    state.set_criteria(load_criteria("the run's criteria", text=criteria) if criteria else None, loaded=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _run_evaluation(run_id: str, db_path: str) -> Evaluation:
+    db = Store(db_path)
+    run = db.run(run_id)
+    folder = Path(tempfile.gettempdir()) / "metricbridge-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = db.run_columns(run.id)
+    report = evaluate_file(db.export_dataset(run.dataset_hash, folder), scores=[run.model],
+                           label=columns.get("label"), positive=columns.get("positive"),
+                           weight=columns.get("weight"), threshold=run.summary.get("threshold"))
+    return replace(report.model(run.model), name=f"{run.name} ({run.created_at:%m-%d %H:%M})")
+
+
+def run_evaluations(db: Store, runs: list[RunRecord]) -> list[Evaluation]:
+    """Each saved run evaluated again from its stored rows (for overlaid curves), cached per run."""
+    with st.spinner("Counting the saved runs' scores…"):
+        return [_run_evaluation(run.id, str(db.path)) for run in runs]

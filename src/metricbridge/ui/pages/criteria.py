@@ -22,7 +22,7 @@ from metricbridge.criteria import (
 from metricbridge.errors import MetricBridgeError
 from metricbridge.judge import CriteriaResult
 from metricbridge.narrative import amount
-from metricbridge.ui import state, widgets
+from metricbridge.ui import state, store_state, widgets
 
 _BADGE = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "uncertain": ":orange-badge[uncertain]"}
 
@@ -32,8 +32,14 @@ def _loader() -> None:
     if uploaded is not None and st.session_state.get("criteria_file_loaded") != uploaded.file_id:
         st.session_state["criteria_file_loaded"] = uploaded.file_id
         try:
-            state.set_criteria(load_criteria(uploaded.name, text=uploaded.getvalue().decode("utf-8", "replace")),
-                               loaded=True)
+            text = uploaded.getvalue().decode("utf-8", "replace")
+            criteria = load_criteria(uploaded.name, text=text)
+            project = store_state.selected_project()
+            if project:  # every version seen is kept, and a changed file under an old number is refused
+                store_state.store().keep_criteria(project, name=criteria.name, version=criteria.version,
+                                                  text=criteria_to_yaml(criteria), agreed_by=criteria.agreed_by,
+                                                  agreed_on=criteria.agreed_on)
+            state.set_criteria(criteria, loaded=True)
         except MetricBridgeError as error:
             st.error(str(error))
 
@@ -125,6 +131,31 @@ def _versions(agreement: state.Agreement) -> None:
         st.caption("Changing targets makes a new version: say who agreed to download it.")
 
 
+def _history(criteria: Criteria) -> None:
+    """Every version of these criteria kept in the selected project, and the difference between any two."""
+    try:
+        db = store_state.store()
+        project = store_state.selected_project()
+        versions = [v for v in db.criteria_versions(project) if v["name"] == criteria.name] if project else []
+    except MetricBridgeError as error:
+        st.caption(f"Version history unavailable: {error}")
+        return
+    if not versions:
+        st.caption("Versions are kept once a run judged under them is saved in a project (Projects and runs).")
+        return
+    st.dataframe(pd.DataFrame([{"version": v["version"], "agreed by": ", ".join(v["agreed_by"]),
+                                "agreed on": v["agreed_on"], "kept on": v["created_at"]} for v in versions]),
+                 hide_index=True)
+    numbers = [v["version"] for v in versions]
+    if len(numbers) >= 2:
+        left, right = st.columns(2)
+        older = left.selectbox("Compare version", numbers, index=len(numbers) - 2, key="history_old")
+        newer = right.selectbox("with version", numbers, index=len(numbers) - 1, key="history_new")
+        texts = {v["version"]: v["yaml"] for v in versions}
+        changes = differences(load_criteria("old", text=texts[older]), load_criteria("new", text=texts[newer]))
+        st.markdown("\n".join(f"- {change}" for change in changes) or "No differences.")
+
+
 def render() -> None:
     st.title("Success criteria")
     report = widgets.loaded_report()
@@ -160,3 +191,5 @@ def render() -> None:
     st.caption("Each square is a possible operating point at the deployment's prevalence; the diamonds are "
                "today's status quos and the black line this model. Criteria on AUC or Brier are not part of it.")
     _versions(agreement)
+    st.subheader("Version history")
+    _history(agreement.current)

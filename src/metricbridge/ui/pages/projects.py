@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metricbridge import charts
 from metricbridge.errors import MetricBridgeError
 from metricbridge.narrative import compare_runs_text, run_figures
+from metricbridge.progress import verdicts_side_by_side
 from metricbridge.runs import save_report
 from metricbridge.store import STAGES, Store
 from metricbridge.ui import state, store_state, widgets
@@ -65,6 +67,14 @@ def _runs(db: Store, project: str) -> None:
     if len(picked) >= 2:
         chosen = [labels[label] for label in picked]
         st.code(compare_runs_text([r.name for r in chosen], [r.summary for r in chosen]), language=None)
+        side = verdicts_side_by_side(chosen)
+        if not side.empty:
+            st.dataframe(side, hide_index=True)
+        evaluations = store_state.run_evaluations(db, chosen)
+        curves, points = charts.curves_frame(evaluations), charts.operating_points(evaluations)
+        left, right = st.columns(2)
+        left.altair_chart(charts.roc_chart(curves, points=points), width="stretch")
+        right.altair_chart(charts.pr_chart(curves, points=points), width="stretch")
     opened = st.selectbox("Open a run (every page then works on its data)", ["(keep the current data)",
                                                                                *labels], key="open_run")
     if opened in labels and st.button("Open this run"):
