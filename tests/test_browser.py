@@ -185,3 +185,48 @@ def test_saving_a_run_and_seeing_it_in_progress(page, server, database, tmp_path
     page.get_by_text("Decisions").wait_for()
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
     page.screenshot(path=tmp_path / "progress.png", full_page=True)
+
+
+def test_the_report_opens_from_disk_with_the_network_blocked(browser, tmp_path):
+    from metricbridge.present import summary_sentences
+    from metricbridge.report import html_report
+
+    report = demo_report()
+    path = tmp_path / "report.html"
+    path.write_text(html_report(report), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1100, "height": 1600})
+    requests, errors = [], []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                  else (requests.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    assert requests == [] and errors == []
+    squares = page.locator("svg").first.locator("g.mark-rect path")
+    assert page.locator("svg").count() >= 3 and squares.count() >= 1000  # the 1,000 squares are drawn
+    body = page.inner_text("body")
+    for sentence in summary_sentences(report, "score_gbm", report.model("score_gbm").threshold):
+        assert sentence in body
+    page.screenshot(path=tmp_path / "report.png", full_page=True)
+    context.close()
+
+
+def test_a_scenario_named_like_a_script_shows_as_text(page, server, tmp_path):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    scenario = tmp_path / "evil.yaml"
+    scenario.write_text('name: "<script>alert(1)</script><img src=x onerror=alert(2)>"\nitem: transaction\n'
+                        "positive: fraud\nvolume: 1000\nvalue: {caught: 10, false_alarm: -1}\n")
+    page.goto(f"{server}/outcomes")
+    settle(page)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").last.set_input_files(scenario)
+    shows_literally = "document.body.innerText.includes('<script>alert(1)</script><img src=x onerror=alert(2)>')"
+    page.wait_for_function(shows_literally)
+    settle(page)
+    page.get_by_role("link", name="For stakeholders").click()  # the same session, so the same scenario
+    settle(page)
+    page.wait_for_function(shows_literally)
+    assert page.locator("script:has-text('alert(1)')").count() == 0 and page.locator("img[src='x']").count() == 0
+    assert dialogs == []
+    page.screenshot(path=tmp_path / "escaped.png", full_page=True)

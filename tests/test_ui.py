@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -330,3 +331,34 @@ def test_progress_and_portfolio_pages_show_the_project(empty_db):
     table = at.dataframe[0].value
     assert list(table["project"]) == ["Fraud pilot"] and list(table["stage"]) == ["prototyping"]
     assert list(table["why"]) == ["Pilot agreed on 2026-11-20"]
+
+
+JARGON = ("precision", "recall", "tp", "fp", "threshold", "auc", "roc", "f1", "positive")
+
+
+def _visible_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.label + " " + m.value for m in at.metric]
+    parts += [s.label for s in at.select_slider] + [t.value for t in at.title]
+    parts += [b.proto.label for b in at.get("download_button")]
+    return " ".join(parts).lower()
+
+
+def test_the_stakeholder_page_speaks_without_jargon_and_its_control_moves_the_figures():
+    at = _open(_app(), "stakeholder")
+    assert not at.error
+    text = _visible_text(at)
+    for word in JARGON:
+        assert not re.search(rf"\b{word}\b", text), word
+    assert any(":green[Ready to pilot]" in m.value for m in at.markdown)
+    report = _demo()
+    outcomes = report.outcomes["score_gbm"]
+    assert _metric(at, "Frauds caught per day") == f"{outcomes.at(report.model('score_gbm').threshold)['caught']:,.0f}"
+    before = _metric(at, "Manual reviews per day")
+    at.select_slider[0].set_value("far more").run()
+    after = _metric(at, "Manual reviews per day")
+    assert float(after.replace(",", "")) > float(before.replace(",", ""))
+    from metricbridge.present import threshold_for_actions
+
+    agreed = outcomes.at(report.model("score_gbm").threshold)["actions"]
+    expected = outcomes.at(threshold_for_actions(outcomes, agreed * 1.5))
+    assert after == f"{expected['actions']:,.0f}"

@@ -296,3 +296,30 @@ def progress_chart(frame: pd.DataFrame) -> alt.FacetChart:
     target = alt.Chart().mark_rule(strokeDash=[5, 4], color="black").encode(y="mean(target):Q")
     return alt.layer(bars, line, points, target, data=data).properties(width=260, height=180).facet(
         facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")
+
+
+ICON_COLORS = {"caught": "#2e7d32", "missed": "#c62828", "false alarm": "#f9a825", "left alone": "#cfd8dc"}
+
+
+def icon_array_chart(frame: pd.DataFrame, *, positive: str) -> alt.Chart:
+    """1,000 squares, one per item: caught, missed, false alarms, correctly left alone."""
+    domain = [f"{positive} caught", f"{positive} missed", "false alarm", "correctly left alone"]
+    return alt.Chart(frame).mark_rect(stroke="white", strokeWidth=2).encode(
+        x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
+        color=alt.Color("outcome:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=14),
+                        scale=alt.Scale(domain=domain, range=list(ICON_COLORS.values()))),
+        tooltip=[alt.Tooltip("outcome:N")],
+    ).properties(title="Every 1,000 items", width=600, height=375)
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as a self-contained SVG (no network, no scripts), for reports and downloads."""
+    import vl_convert
+
+    return str(vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def to_png(chart: alt.TopLevelMixin, *, scale: float = 2.0) -> bytes:
+    import vl_convert
+
+    return bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=scale))

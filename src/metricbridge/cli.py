@@ -16,9 +16,11 @@ from pathlib import Path
 from metricbridge.criteria import Criteria, load_criteria
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file
-from metricbridge.loading import DEFAULT_BINS
+from metricbridge.export import safe_csv
+from metricbridge.loading import DEFAULT_BINS, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.narrative import compare_runs_text, report_text, run_figures
+from metricbridge.report import html_report
 from metricbridge.runs import save_report
 from metricbridge.scenario import Scenario, load_scenario
 from metricbridge.store import Store
@@ -47,30 +49,35 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
                         help="project database (default: $METRICBRIDGE_DB, else one in your data directory)")
 
 
+def _evaluation_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that evaluates a file (evaluate, report, flag)."""
+    parser.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores")
+    parser.add_argument("--label", help="label column (guessed when not given)")
+    parser.add_argument("--score", action="append", default=[], metavar="COL",
+                          help="score column; repeat for several models (default: every column that looks like one)")
+    parser.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
+    parser.add_argument("--weight", metavar="COL", help="column of row weights (items a row stands for)")
+    parser.add_argument("--id", metavar="COL", help="column of item ids")
+    parser.add_argument("--threshold", type=float, metavar="T", help="flag items with score >= T (default 0.5)")
+    parser.add_argument("--bins", type=_positive_int, metavar="N",
+                          help=f"count scores in N bins (fast, for large files; automatic above 100,000 "
+                               f"distinct scores with {DEFAULT_BINS:,} bins)")
+    parser.add_argument("--exact", action="store_true", help="count every distinct score, however many")
+    parser.add_argument("--drop-missing", action="store_true", help="drop rows with a missing label or score")
+    parser.add_argument("--scenario", type=Path, metavar="S.yaml",
+                          help="scenario file: outcomes per period, best threshold, status quo")
+    parser.add_argument("--criteria", type=Path, metavar="C.yaml",
+                          help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
+    parser.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES, metavar="N",
+                          help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
+    parser.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="metricbridge", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     evaluate = commands.add_parser("evaluate", help="metrics of every model in a predictions file")
-    evaluate.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores")
-    evaluate.add_argument("--label", help="label column (guessed when not given)")
-    evaluate.add_argument("--score", action="append", default=[], metavar="COL",
-                          help="score column; repeat for several models (default: every column that looks like one)")
-    evaluate.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
-    evaluate.add_argument("--weight", metavar="COL", help="column of row weights (items a row stands for)")
-    evaluate.add_argument("--id", metavar="COL", help="column of item ids")
-    evaluate.add_argument("--threshold", type=float, metavar="T", help="flag items with score >= T (default 0.5)")
-    evaluate.add_argument("--bins", type=_positive_int, metavar="N",
-                          help=f"count scores in N bins (fast, for large files; automatic above 100,000 "
-                               f"distinct scores with {DEFAULT_BINS:,} bins)")
-    evaluate.add_argument("--exact", action="store_true", help="count every distinct score, however many")
-    evaluate.add_argument("--drop-missing", action="store_true", help="drop rows with a missing label or score")
-    evaluate.add_argument("--scenario", type=Path, metavar="S.yaml",
-                          help="scenario file: outcomes per period, best threshold, status quo")
-    evaluate.add_argument("--criteria", type=Path, metavar="C.yaml",
-                          help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
-    evaluate.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES, metavar="N",
-                          help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
-    evaluate.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
+    _evaluation_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     evaluate.add_argument("--save", action="store_true", help="keep this evaluation as a run of --project")
     evaluate.add_argument("--project", metavar="NAME", help="the project to save the run in")
@@ -78,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--note", metavar="TEXT", help="a note kept with the run")
     evaluate.add_argument("--who", metavar="NAME", help="who saves it (default: the login name)")
     _db_option(evaluate)
+    report = commands.add_parser("report", help="a self-contained HTML report (opens offline)")
+    _evaluation_options(report)
+    report.add_argument("-o", "--output", type=Path, required=True, metavar="report.html")
+    report.add_argument("--model", metavar="COL", help="the model to report on (default: the first score column)")
+    flag = commands.add_parser("flag", help="the work list: items the model flags, highest score first, as CSV")
+    _evaluation_options(flag)
+    flag.add_argument("-o", "--output", type=Path, required=True, metavar="worklist.csv")
+    flag.add_argument("--model", metavar="COL", help="the score column to flag by (default: the first)")
     runs = commands.add_parser("runs", help="the runs kept in the project database")
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     listing = run_commands.add_parser("list", help="one line per run")
@@ -98,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _evaluated(args: argparse.Namespace) -> tuple[EvaluationReport, Scenario | None, Criteria | None]:
     if args.exact and args.bins:
         raise MetricBridgeError("choose --exact or --bins, not both.")
     mode: CountingRequest = "exact" if args.exact else "binned" if args.bins else "auto"
@@ -112,6 +127,36 @@ def _evaluate(args: argparse.Namespace) -> int:
                            scenario=scenario, criteria=criteria, resamples=args.bootstrap, seed=args.seed)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return report, scenario, criteria
+
+
+def _model(report: EvaluationReport, name: str | None) -> str:
+    names = [m.name for m in report.models]
+    if name is not None and name not in names:
+        raise MetricBridgeError(f"--model {name!r} is not a score column evaluated; choose one of: {', '.join(names)}.")
+    return name or names[0]
+
+
+def _report(args: argparse.Namespace) -> int:
+    report, _, _ = _evaluated(args)
+    args.output.write_text(html_report(report, _model(report, args.model)), encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _flag(args: argparse.Namespace) -> int:
+    report, _, _ = _evaluated(args)
+    model = report.model(_model(report, args.model))
+    items = load_predictions(args.file, label=args.label, scores=[model.name], positive=args.positive,
+                             weight=args.weight, id=args.id, drop_missing=args.drop_missing).flagged(
+        model.name, model.threshold)
+    args.output.write_bytes(safe_csv(items))
+    print(f"wrote {len(items):,} items flagged at threshold {model.threshold:.6g} to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    report, scenario, criteria = _evaluated(args)
     if args.save:
         ids = _save(args, report, scenario, criteria)
         print(f"saved {len(ids)} run{'s' if len(ids) > 1 else ''} in project {args.project!r}: "
@@ -190,7 +235,7 @@ def _app(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"evaluate": _evaluate, "runs": _runs, "app": _app}
+        commands = {"evaluate": _evaluate, "report": _report, "flag": _flag, "runs": _runs, "app": _app}
         return commands[args.command](args)
     except MetricBridgeError as error:
         print(f"metricbridge: {error}", file=sys.stderr)

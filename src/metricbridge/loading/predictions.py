@@ -157,6 +157,14 @@ class Predictions:
         if count:
             raise InputError(_missing_message(self.table, column, role, count, shown))
 
+    def flagged(self, score: str, threshold: float) -> pd.DataFrame:
+        """The work list: every row in use with ``score >= threshold``, highest score first, all its columns
+        (ids and extras included) and its spreadsheet row number."""
+        self.require_column(score, "score")
+        return self.table.con.execute(
+            f"SELECT {SPREADSHEET_ROW} AS \"row\", * FROM {TABLE} WHERE {self.where} AND {_number(score)} >= ? "
+            f"ORDER BY {_number(score)} DESC, rowid", [threshold]).df()
+
     def preview(self, limit: int = 20) -> pd.DataFrame:
         """The first rows in use, every column, with their spreadsheet row numbers as the index."""
         frame = self.table.con.execute(

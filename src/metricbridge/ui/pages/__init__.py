@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from metricbridge.ui.pages import criteria, data, home, metrics, outcomes, portfolio, progress, projects, status_quo
+from metricbridge.ui.pages import (
+    criteria,
+    data,
+    home,
+    metrics,
+    outcomes,
+    portfolio,
+    progress,
+    projects,
+    stakeholder,
+    status_quo,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +30,7 @@ class PageSpec:
 
 PAGES = (
     PageSpec("home", "Home", ":material/home:", home.render, default=True),
+    PageSpec("stakeholder", "For stakeholders", ":material/groups:", stakeholder.render),
     PageSpec("data", "Data", ":material/upload_file:", data.render),
     PageSpec("metrics", "Metrics and threshold", ":material/tune:", metrics.render),
     PageSpec("outcomes", "Outcomes", ":material/payments:", outcomes.render),

@@ -1,0 +1,73 @@
+"""The HTML report: self-contained, figures from the core, every user string escaped; and the work list."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metricbridge.cli import main
+from metricbridge.criteria import load_criteria
+from metricbridge.evaluate import evaluate_file
+from metricbridge.present import summary_sentences
+from metricbridge.report import html_report
+from metricbridge.scenario import load_scenario
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def report():
+    scenario = load_scenario(DATA / "scenarios" / "demo_fraud.yaml").with_changes(name=EVIL)
+    return evaluate_file(DATA / "fraud_transactions.parquet", scenario=scenario,
+                         criteria=load_criteria(DATA / "criteria" / "demo_fraud.yaml"), resamples=200)
+
+
+def test_the_report_needs_nothing_from_the_network(report):
+    page = html_report(report)
+    assert "<script" not in page.lower().replace("&lt;script", "")  # no script, not even the scenario's name
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    links = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"', page)
+    assert [link for link in links if not link.startswith(("#", "data:"))] == []
+    assert page.count("<svg") >= 3  # the squares, ROC and precision-recall, inline
+
+
+def test_the_report_says_what_the_core_computes(report):
+    page = html_report(report)
+    model = report.model("score_gbm")
+    for sentence in summary_sentences(report, "score_gbm", model.threshold):
+        assert sentence.replace("'", "&#x27;") in page
+    result = report.verdicts["score_gbm"]
+    assert ("Ready to pilot" in page) == result.met
+    assert f"{result.criteria.name}</b>, version {result.criteria.version}" in page
+    assert f"{round(report.outcomes['score_gbm'].at(model.threshold)['caught'], 1):,}" in page
+
+
+def test_cli_report_and_work_list(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    args = [str(DATA / "fraud_transactions.parquet"), "--scenario", str(DATA / "scenarios" / "demo_fraud.yaml"),
+            "--score", "score_gbm", "--bootstrap", "100"]
+    assert main(["report", *args, "-o", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    worklist = tmp_path / "worklist.csv"
+    assert main(["flag", *args, "--threshold", "0.7", "-o", str(worklist)]) == 0
+    items = pd.read_csv(worklist)
+    frame = pd.read_parquet(DATA / "fraud_transactions.parquet")
+    expected = frame[frame["score_gbm"] >= 0.7]
+    assert len(items) == len(expected) and set(items["transaction_id"]) == set(expected["transaction_id"])
+    assert items["score_gbm"].is_monotonic_decreasing
+    assert "row" in items.columns and "merchant_segment" in items.columns
+    assert f"wrote {len(expected):,} items flagged" in capsys.readouterr().err
+
+
+def test_the_work_list_cannot_start_a_formula(tmp_path):
+    data = tmp_path / "scores.csv"
+    data.write_text("id,label,score\n=HYPERLINK(\"http://x\"),1,0.9\n+cmd,0,0.8\nplain,1,0.1\n")
+    out = tmp_path / "worklist.csv"
+    assert main(["flag", str(data), "--id", "id", "--threshold", "0.5", "-o", str(out)]) == 0
+    items = pd.read_csv(io.StringIO(out.read_text()), keep_default_na=False)
+    assert list(items["id"]) == ["'=HYPERLINK(\"http://x\")", "'+cmd"]
