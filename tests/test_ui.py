@@ -362,3 +362,18 @@ def test_the_stakeholder_page_speaks_without_jargon_and_its_control_moves_the_fi
     agreed = outcomes.at(report.model("score_gbm").threshold)["actions"]
     expected = outcomes.at(threshold_for_actions(outcomes, agreed * 1.5))
     assert after == f"{expected['actions']:,.0f}"
+
+
+def test_a_link_with_a_scenario_opens_that_scenario():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["scenario"] = "fraud_review"
+    at.run()
+    _open(at, "outcomes")
+    assert any(e.label == "Scenario: Fraud review queue" for e in at.expander)
+    assert at.query_params["scenario"] in ("fraud_review", ["fraud_review"])
+
+
+def test_the_metrics_page_offers_the_work_list():
+    at = _open(_app(), "metrics")
+    buttons = [b.proto.label for b in at.get("download_button")]
+    assert any(label.startswith("Work list: the score_gbm flags") for label in buttons)

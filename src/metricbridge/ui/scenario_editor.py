@@ -21,12 +21,14 @@ def picker() -> None:
     if choice in presets and st.session_state.get("scenario_preset_loaded") != choice:
         st.session_state["scenario_preset_loaded"] = choice
         state.set_scenario(load_scenario(presets[choice]), replace_editor=True)
+        st.session_state[state.PRESET] = presets[choice].stem
     uploaded = right.file_uploader("…or load a scenario file (YAML)", type=["yaml", "yml"], key="scenario_file")
     if uploaded is not None and st.session_state.get("scenario_file_loaded") != uploaded.file_id:
         st.session_state["scenario_file_loaded"] = uploaded.file_id
         try:
             state.set_scenario(load_scenario(uploaded.name, text=uploaded.getvalue().decode("utf-8", "replace")),
                                replace_editor=True)
+            st.session_state[state.PRESET] = None  # a file of the user's own is not in a link
         except MetricBridgeError as error:
             st.error(str(error))
 

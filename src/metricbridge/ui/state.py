@@ -18,11 +18,12 @@ import streamlit as st
 from metricbridge.criteria import Criteria, criteria_to_yaml, load_criteria
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file
-from metricbridge.loading import FileOverview, inspect_file
+from metricbridge.export import safe_csv
+from metricbridge.loading import FileOverview, inspect_file, load_predictions
 from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
 
 SOURCE, CHOICES, THRESHOLD, SCENARIOS, EDITS = "mb_source", "mb_choices", "mb_threshold", "mb_scenarios", "mb_edits"
-CRITERIA, CRITERIA_ERROR = "mb_criteria", "mb_criteria_error"
+CRITERIA, CRITERIA_ERROR, PRESET = "mb_criteria", "mb_criteria_error", "mb_scenario_preset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,14 @@ def init() -> None:
     st.session_state.setdefault(SCENARIOS, {})
     st.session_state.setdefault(CRITERIA, {})
     st.session_state.setdefault(EDITS, 0)
+    wanted_scenario = st.query_params.get("scenario")
+    source = st.session_state[SOURCE]
+    if wanted_scenario and "mb_scenario_from_url" not in st.session_state and source is not None:
+        st.session_state["mb_scenario_from_url"] = wanted_scenario  # a shared link opens the same scenario
+        path = demo_dir() / "scenarios" / f"{Path(wanted_scenario).name}.yaml"
+        if path.is_file():
+            st.session_state.setdefault(SCENARIOS, {})[source.digest] = load_scenario(path)
+            st.session_state[PRESET] = path.stem
     if THRESHOLD not in st.session_state:
         try:
             st.session_state[THRESHOLD] = float(st.query_params.get("threshold", ""))
@@ -148,6 +157,8 @@ def sync_url() -> None:
         del st.query_params["demo"]
     if st.session_state.get(THRESHOLD) is not None:
         st.query_params["threshold"] = f"{st.session_state[THRESHOLD]:.6g}"
+    if st.session_state.get(PRESET):
+        st.query_params["scenario"] = st.session_state[PRESET]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -195,6 +206,20 @@ class Agreement:
 
     loaded: Criteria
     current: Criteria
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _worklist(digest: str, _path: str, name: str, choices: Choices, model: str, threshold: float) -> bytes:
+    options = asdict(choices)
+    options["scores"] = [model]
+    predictions = load_predictions(_path, name=name, **options)
+    return safe_csv(predictions.flagged(model, threshold))
+
+
+def worklist(source: Source, model: str, threshold: float) -> bytes:
+    """The items ``model`` flags at ``threshold`` as formula-safe CSV, highest score first."""
+    with st.spinner("Listing the flagged items…"):
+        return _worklist(source.digest, source.path, source.name, current_choices(), model, threshold)
 
 
 def current_agreement() -> Agreement | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import altair as alt
 import streamlit as st
 
+from metricbridge import charts
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.ui import links, state
@@ -63,3 +65,13 @@ def threshold_control(report: EvaluationReport) -> float:
                        on_change=moved, args=("threshold_box",), format="%.4f")
     state.set_threshold(current)
     return current
+
+
+def chart_downloads(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
+    """SVG and PNG of a chart, made on request (converting every chart on every rerun would be slow)."""
+    if st.button(f"Prepare {name} as SVG and PNG", key=f"{key}_prepare"):
+        left, right = st.columns(2)
+        left.download_button(f"{name} (SVG)", charts.to_svg(chart), file_name=f"{key}.svg", mime="image/svg+xml",
+                             key=f"{key}_svg")
+        right.download_button(f"{name} (PNG)", charts.to_png(chart), file_name=f"{key}.png", mime="image/png",
+                              key=f"{key}_png")

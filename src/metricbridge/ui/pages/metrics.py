@@ -92,3 +92,12 @@ def render() -> None:
         st.dataframe(table.head(2000), height=300)
         st.download_button("Download the curve (CSV)", safe_csv(table), file_name=f"{name}_curve.csv",
                            mime="text/csv")
+    with st.expander("Downloads: the work list and the charts"):
+        source = state.current_source()
+        if source is not None:
+            st.download_button(f"Work list: the {name} flags at {model.threshold:.4g}, highest score first (CSV)",
+                               state.worklist(source, name, model.threshold), file_name=f"{name}_worklist.csv",
+                               mime="text/csv")
+        widgets.chart_downloads(charts.roc_chart(curves, points=points), "ROC curve", key="roc")
+        widgets.chart_downloads(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence),
+                                "Precision-recall curve", key="pr")

@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from metricbridge import charts, views
+from metricbridge.export import safe_csv
 from metricbridge.narrative import money, number, outcome_sentence
 from metricbridge.outcomes import value_parts
 from metricbridge.scenario import Scenario
@@ -87,5 +88,7 @@ def render() -> None:
                                              capacity=scenario.capacity, figure="actions",
                                              title=f"{scenario.action.capitalize()}s per {scenario.period}"),
                        width="stretch")
+    st.download_button("Outcomes at every threshold (CSV)", safe_csv(outcomes.to_frame()),
+                       file_name=f"{name}_outcomes.csv", mime="text/csv")
     with st.expander("How these figures are computed"):
         st.markdown(_HOW.format(s=scenario, period=scenario.period))
