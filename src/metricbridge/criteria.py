@@ -15,7 +15,7 @@ from metricbridge.curve import POINT_METRICS
 from metricbridge.errors import CriteriaError
 from metricbridge.outcomes import OUTCOME_KEYS
 from metricbridge.scenario import Scenario
-from metricbridge.yamlfile import FieldPath, Lines, read_yaml
+from metricbridge.yamlfile import FieldPath, Lines, field_message, read_yaml
 
 __all__ = [
     "THRESHOLD_FREE", "TEST_SET", "OUTCOME", "Criterion", "Criteria", "load_criteria", "parse_criteria",
@@ -102,9 +102,7 @@ class _Reader:
         self.source, self.lines = source, lines
 
     def fail(self, path: FieldPath, message: str) -> CriteriaError:
-        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
-        line = self.lines.at(path)
-        return CriteriaError(f"{self.source}{f', line {line}' if line else ''}: {name or 'the criteria'}: {message}")
+        return CriteriaError(field_message(self.source, self.lines, path, message, whole="the criteria"))
 
     def number(self, raw: Any, path: FieldPath) -> float:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from metricbridge.errors import ScenarioError
-from metricbridge.yamlfile import FieldPath, Lines, read_yaml
+from metricbridge.yamlfile import FieldPath, Lines, field_message, read_yaml
 
 __all__ = [
     "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario",
@@ -140,10 +140,7 @@ class _Reader:
         self.source, self.lines = source, lines
 
     def fail(self, path: FieldPath, message: str) -> ScenarioError:
-        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
-        line = self.lines.at(path)
-        where = f", line {line}" if line else ""
-        return ScenarioError(f"{self.source}{where}: {name or 'the scenario'}: {message}")
+        return ScenarioError(field_message(self.source, self.lines, path, message, whole="the scenario"))
 
     def number(self, data: Mapping[str, Any], path: FieldPath, *, default: float | None = None,
                low: float | None = None, high: float | None = None, open_interval: bool = False) -> float | None:

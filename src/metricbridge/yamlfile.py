@@ -9,7 +9,7 @@ import yaml
 
 from metricbridge.errors import MetricBridgeError
 
-__all__ = ["FieldPath", "Lines", "read_yaml"]
+__all__ = ["FieldPath", "Lines", "read_yaml", "field_message"]
 
 FieldPath = tuple[str | int, ...]
 
@@ -37,6 +37,13 @@ class Lines:
         while path and path not in self.lines:
             path = path[:-1]
         return self.lines.get(path)
+
+
+def field_message(source: str, lines: Lines, path: FieldPath, message: str, *, whole: str) -> str:
+    """'file.yaml, line 7: status_quo[0].recall: must be at most 1': the file, the line, the field."""
+    name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+    line = lines.at(path)
+    return f"{source}{f', line {line}' if line else ''}: {name or whole}: {message}"
 
 
 def read_yaml(source: str | Path, text: str | None, error: type[MetricBridgeError], what: str) -> tuple[
