@@ -54,22 +54,22 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores")
     parser.add_argument("--label", help="label column (guessed when not given)")
     parser.add_argument("--score", action="append", default=[], metavar="COL",
-                          help="score column; repeat for several models (default: every column that looks like one)")
+                        help="score column; repeat for several models (default: every column that looks like one)")
     parser.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
     parser.add_argument("--weight", metavar="COL", help="column of row weights (items a row stands for)")
     parser.add_argument("--id", metavar="COL", help="column of item ids")
     parser.add_argument("--threshold", type=float, metavar="T", help="flag items with score >= T (default 0.5)")
     parser.add_argument("--bins", type=_positive_int, metavar="N",
-                          help=f"count scores in N bins (fast, for large files; automatic above 100,000 "
-                               f"distinct scores with {DEFAULT_BINS:,} bins)")
+                        help=f"count scores in N bins (fast, for large files; automatic above 100,000 "
+                             f"distinct scores with {DEFAULT_BINS:,} bins)")
     parser.add_argument("--exact", action="store_true", help="count every distinct score, however many")
     parser.add_argument("--drop-missing", action="store_true", help="drop rows with a missing label or score")
     parser.add_argument("--scenario", type=Path, metavar="S.yaml",
-                          help="scenario file: outcomes per period, best threshold, status quo")
+                        help="scenario file: outcomes per period, best threshold, status quo")
     parser.add_argument("--criteria", type=Path, metavar="C.yaml",
-                          help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
+                        help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
     parser.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES, metavar="N",
-                          help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
+                        help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
     parser.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
 
 

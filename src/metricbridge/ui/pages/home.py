@@ -40,8 +40,9 @@ def render() -> None:
         f"**At threshold {best.threshold:.3g}, {best.name}** flags {number(point['tp'] + point['fp'])} of "
         f"{number(best.counts.n)} items: it catches **{number(point['tp'])}** of {number(best.counts.positives)} "
         f"positives, misses **{number(point['fn'])}**, and raises **{number(point['fp'])}** false alarms.")
-    left, right = st.columns(2)
-    left.page_link(links.page("metrics"), label="Choose a threshold and see every metric", icon=":material/tune:")
+    left, middle, right = st.columns(3)
+    left.page_link(links.page("stakeholder"), label="The view for stakeholders", icon=":material/groups:")
+    middle.page_link(links.page("metrics"), label="Choose a threshold and see every metric", icon=":material/tune:")
     right.page_link(links.page("data"), label="Upload your own predictions", icon=":material/upload_file:")
     with st.expander("What to upload"):
         st.markdown(
