@@ -240,8 +240,9 @@ def memory_child(case: str, n: int, path: str | None) -> None:
         start = time.perf_counter()
         counts = metricbridge.counts_from_arrays(y, s, mode="exact")
         figures["cells"] = counts.cells
-        figures["result_mib"] = sum(getattr(counts, f).nbytes for f in (
-            "scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums")) / 2**20
+        stored = (getattr(counts, f) for f in (
+            "scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums"))
+        figures["result_mib"] = sum(a.nbytes for a in stored if a is not None) / 2**20  # exact: raw sums derived
         raw = y.nbytes + s.nbytes
     elif case == "file_evaluate":
         assert path is not None

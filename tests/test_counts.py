@@ -37,7 +37,7 @@ def test_duckdb_and_numpy_builders_give_the_same_cells(data):
                                   mode=mode, bins=20, keys=["rule"], sums=["amount"])
         assert arrays.mode == table.mode == mode
         for name in CELL_FIELDS:
-            np.testing.assert_allclose(getattr(table, name), getattr(arrays, name), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(table.cell(name), arrays.cell(name), rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(table.keys["rule"], arrays.keys["rule"])
         np.testing.assert_allclose(table.sums["amount"], arrays.sums["amount"], rtol=1e-12)
 
@@ -68,7 +68,7 @@ def test_counting_two_halves_and_merging_equals_counting_the_whole(data):
     whole = counts_from_arrays(y, s, sample_weight=w)
     merged = first.merge(second)
     for name in CELL_FIELDS:
-        np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(merged.cell(name), whole.cell(name), rtol=1e-9, atol=1e-12)
     assert merged.score_min == whole.score_min and merged.score_max == whole.score_max
 
 
@@ -95,3 +95,16 @@ def test_score_counts_refuses_arrays_of_different_lengths():
         ScoreCounts(scores=np.zeros(2), labels=np.zeros(2), rows=np.ones(3), weights=np.ones(2),
                     score_sums=np.zeros(2), brier_sums=np.zeros(2), log_loss_sums=np.zeros(2),
                     score_min=0.0, score_max=0.0)
+
+
+def test_exact_cells_derive_their_raw_score_sums_and_binned_cells_must_store_them():
+    rng = np.random.default_rng(8)
+    y, s, w = rng.integers(0, 2, 500), rng.random(500).round(2), rng.uniform(0.5, 2, 500)
+    exact = counts_from_arrays(y, s, sample_weight=w, mode="exact")
+    assert exact.brier_sums is None  # not stored: 25 bytes a cell
+    binned = counts_from_arrays(y, s, sample_weight=w, mode="binned", bins=10_000)  # bins finer than the scores
+    for name in ("score_sums", "brier_sums", "log_loss_sums"):
+        np.testing.assert_allclose(exact.raw_sum(name).sum(), binned.raw_sum(name).sum(), rtol=1e-12)
+    with pytest.raises(ValueError, match="binned ScoreCounts need score_sums"):
+        ScoreCounts(scores=np.zeros(1), labels=np.zeros(1), rows=np.ones(1), weights=np.ones(1), score_min=0.0,
+                    score_max=0.0, mode="binned", bins=2)

@@ -41,14 +41,14 @@ def brier(counts: ScoreCounts) -> float | None:
     """Mean squared gap between score and label; None unless every score lies in [0, 1]."""
     if not counts.is_probability or counts.n <= 0:
         return None
-    return float(counts.brier_sums.sum() / counts.n)
+    return float(counts.raw_sum("brier_sums").sum() / counts.n)
 
 
 def log_loss(counts: ScoreCounts) -> float | None:
     """Mean negative log-likelihood of the labels; None unless every score lies in [0, 1]."""
     if not counts.is_probability or counts.n <= 0:
         return None
-    return float(counts.log_loss_sums.sum() / counts.n)
+    return float(counts.raw_sum("log_loss_sums").sum() / counts.n)
 
 
 def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
@@ -67,7 +67,7 @@ def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
     if counts.mode == "exact":
         cell_scores = counts.scores  # the score itself: a mean of equal floats can drift over an edge
     else:
-        cell_scores = np.divide(counts.score_sums, counts.weights, out=counts.scores.copy(),
+        cell_scores = np.divide(counts.raw_sum("score_sums"), counts.weights, out=counts.scores.copy(),
                                 where=counts.weights > 0)
     bin_ids = np.searchsorted(edges[1:-1], cell_scores, side="left")  # as sklearn: (low, high]
     weight = np.bincount(bin_ids, weights=counts.weights, minlength=bins)
@@ -76,7 +76,7 @@ def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
         "bin_high": edges[1:],
         "rows": np.bincount(bin_ids, weights=counts.rows, minlength=bins).astype(np.int64),
         "weight": weight,
-        "mean_score": np.bincount(bin_ids, weights=counts.score_sums, minlength=bins) / np.where(
+        "mean_score": np.bincount(bin_ids, weights=counts.raw_sum("score_sums"), minlength=bins) / np.where(
             weight > 0, weight, 1.0),
         "observed_rate": np.bincount(bin_ids, weights=counts.weights * counts.labels, minlength=bins)
         / np.where(weight > 0, weight, 1.0),

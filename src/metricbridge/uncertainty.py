@@ -109,7 +109,8 @@ def batch_score_sums(counts: ScoreCounts, draws: np.ndarray) -> dict[str, np.nda
     def total(values: np.ndarray) -> np.ndarray:
         return draws @ _per_row(values, counts.rows)
 
-    return {"n": total(counts.weights), "brier": total(counts.brier_sums), "log_loss": total(counts.log_loss_sums)}
+    return {"n": total(counts.weights), "brier": total(counts.raw_sum("brier_sums")),
+            "log_loss": total(counts.raw_sum("log_loss_sums"))}
 
 
 def percentile_interval(samples: np.ndarray, confidence: float, axis: int = 0) -> np.ndarray:

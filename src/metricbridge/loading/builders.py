@@ -96,16 +96,7 @@ def _cell_sums(cell_ids: np.ndarray, n_cells: int, y: np.ndarray, s: np.ndarray,
         ids = cell_ids[part]
         for name, values in figures.items():
             totals[name] += np.bincount(ids, weights=values(part), minlength=n_cells)
-    if w is None:
-        totals["weights"] = totals["rows"].copy()
-    totals["rows"] = totals["rows"].astype(np.int64)
-    return totals
-
-
-def _per_cell_score_sums(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Exact cells hold one score each, so the score-dependent sums follow from the cell itself."""
-    return {"score_sums": weights * scores, "brier_sums": weights * (labels - scores) ** 2,
-            "log_loss_sums": weights * _log_loss_terms(labels, scores)}
+    return totals  # "rows" as float64 counts; without weights there is no "weights" entry (it equals rows)
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -136,11 +127,28 @@ def _auto_mode(scores: np.ndarray) -> Literal["exact", "binned"]:
     return choose_mode("auto", len(np.unique(_sample(scores))))
 
 
+def _distinct_codes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(scores, return_inverse=True) with about half its peak memory: one sort, small int codes."""
+    order = np.argsort(scores)
+    ordered = scores[order]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    distinct = ordered[starts]
+    del ordered
+    code_type: type[np.signedinteger] = np.int32 if len(distinct) < 2**30 else np.int64  # x 2 + label fits
+    group = np.cumsum(starts, dtype=code_type)
+    np.subtract(group, 1, out=group)
+    del starts
+    codes = np.empty(len(scores), dtype=code_type)
+    codes[order] = group
+    return codes, distinct
+
+
 def _score_codes(scores: np.ndarray, mode: str, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row the index of its score cell, and the score of each cell (distinct score or bin edge)."""
     if mode == "exact":
-        cell_scores, codes = np.unique(scores, return_inverse=True)
-        return codes, cell_scores
+        return _distinct_codes(scores)
     edges = bin_edges(_sample(scores), bins, low=float(scores.min()), high=float(scores.max()))
     codes = np.searchsorted(edges, scores, side="right") - 1
     return codes, edges
@@ -168,8 +176,7 @@ def counts_from_arrays(
     sums = {name: np.asarray(values, dtype=np.float64) for name, values in (sums or {}).items()}
     if len(s) == 0:
         empty = np.zeros(0)
-        return ScoreCounts(scores=empty, labels=empty, rows=empty, weights=empty, score_sums=empty,
-                           brier_sums=empty, log_loss_sums=empty, score_min=np.nan, score_max=np.nan,
+        return ScoreCounts(scores=empty, labels=empty, rows=empty, weights=empty, score_min=np.nan, score_max=np.nan,
                            keys={k: empty for k in keys}, sums={k: empty for k in sums})
     chosen = _auto_mode(s) if mode == "auto" else mode
     score_codes, cell_scores = _score_codes(s, chosen, bins)
@@ -182,25 +189,30 @@ def counts_from_arrays(
         cell_ids, per_cell = _group_codes([score_codes, y.astype(np.int64), *key_codes])
         n_cells = len(per_cell[0])
     else:  # the common case: one dense code (score x 2 + label), no second sort
-        cell_ids = score_codes * 2 + y
+        cell_ids = score_codes * 2
+        cell_ids += y
         del score_codes
         n_cells = 2 * len(cell_scores)
     totals = _cell_sums(cell_ids, n_cells, y, s, w, sums, raw_score_sums=chosen == "binned")
     del cell_ids
     kept = np.flatnonzero(totals["rows"])
+    cells = {name: values[kept] for name, values in totals.items()}
+    del totals  # the full arrays are 2 x distinct scores long: free them before anything else is made
     if key_codes:
         score_index, labels = per_cell[0][kept], per_cell[1][kept]
         key_cells = {name: uniques[codes[kept]] for name, uniques, codes in
                      zip(keys, key_values, per_cell[2:], strict=True)}
-    else:
-        score_index, labels, key_cells = kept // 2, (kept % 2).astype(np.int8), {}
-    cells = {name: values[kept] for name, values in totals.items()}
+    else:  # cell id = score index x 2 + label: the label is its parity, the score index the rest
+        labels, key_cells = kept.astype(np.int8, casting="unsafe") & 1, {}
+        score_index = np.right_shift(kept, 1, out=kept)
     scores = cell_scores[score_index]
-    if chosen == "exact":
-        cells |= _per_cell_score_sums(scores, labels, cells["weights"])
+    del kept, score_index
+    rows = cells["rows"].astype(np.int64)  # cast only the kept cells: the full arrays are 2 x distinct scores
     return ScoreCounts(
-        scores=scores, labels=labels, rows=cells["rows"], weights=cells["weights"],
-        score_sums=cells["score_sums"], brier_sums=cells["brier_sums"], log_loss_sums=cells["log_loss_sums"],
+        scores=scores, labels=labels, rows=rows, weights=cells.get("weights", cells["rows"]),
+        # exact cells leave the raw-score sums to be derived from their one score (less memory)
+        score_sums=cells.get("score_sums"), brier_sums=cells.get("brier_sums"),
+        log_loss_sums=cells.get("log_loss_sums"),
         score_min=float(s.min()), score_max=float(s.max()), mode=chosen,
         bins=bins if chosen == "binned" else None, keys=key_cells,
         sums={name: cells[f"sum:{name}"] for name in sums},
@@ -274,9 +286,11 @@ def counts_from_table(
     clipped = f"greatest(least(s, {1 - _EPS!r}), {_EPS!r})"  # constants, not user data
     ll = f"-ln(CASE WHEN y = 1 THEN {clipped} ELSE 1 - {clipped} END)"
     key_cols = "".join(f", k{i}" for i in range(len(keys)))
+    # exact cells hold one score each: their raw-score sums are derived later, not summed here
+    raw = ("" if chosen == "exact" else
+           f", sum(w * s) AS score_sum, sum(w * (y - s) * (y - s)) AS brier_sum, sum(w * {ll}) AS log_loss_sum")
     query = (
-        f"SELECT {cell} AS score, y{key_cols}, count(*) AS rows, sum(w) AS weight, sum(w * s) AS score_sum,"
-        f" sum(w * (y - s) * (y - s)) AS brier_sum, sum(w * {ll}) AS log_loss_sum"
+        f"SELECT {cell} AS score, y{key_cols}, count(*) AS rows, sum(w) AS weight{raw}"
         + "".join(f", sum(w * v{i}) AS vsum{i}" for i in range(len(sums)))
         + f" FROM {source} GROUP BY ALL ORDER BY score, y{key_cols}"
     )
@@ -288,7 +302,8 @@ def counts_from_table(
             con.remove_function(f"{udf}_edge")
     return ScoreCounts(
         scores=cells["score"], labels=cells["y"], rows=cells["rows"], weights=cells["weight"],
-        score_sums=cells["score_sum"], brier_sums=cells["brier_sum"], log_loss_sums=cells["log_loss_sum"],
+        score_sums=cells.get("score_sum"), brier_sums=cells.get("brier_sum"),
+        log_loss_sums=cells.get("log_loss_sum"),
         score_min=float(lo), score_max=float(hi), mode=chosen, bins=bins if chosen == "binned" else None,
         keys={k: np.asarray(cells[f"k{i}"]) for i, k in enumerate(keys)},
         sums={v: np.asarray(cells[f"vsum{i}"], dtype=np.float64) for i, v in enumerate(sums)},
