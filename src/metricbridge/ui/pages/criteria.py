@@ -133,10 +133,10 @@ def _versions(agreement: state.Agreement) -> None:
 
 def _history(criteria: Criteria) -> None:
     """Every version of these criteria kept in the selected project, and the difference between any two."""
-    try:
-        db = store_state.store()
-        project = store_state.selected_project()
-        versions = [v for v in db.criteria_versions(project) if v["name"] == criteria.name] if project else []
+    project = store_state.selected_project()
+    try:  # no project chosen: no database is opened (nor created) just to look at the criteria
+        versions = ([v for v in store_state.store().criteria_versions(project) if v["name"] == criteria.name]
+                    if project else [])
     except MetricBridgeError as error:
         st.caption(f"Version history unavailable: {error}")
         return
