@@ -36,6 +36,12 @@ def show_messages(report: EvaluationReport) -> None:
         st.warning(warning, icon=":material/warning:")
 
 
+def pick_model(report: EvaluationReport, *, key: str) -> str:
+    """The model a page details: a choice only when the file holds several."""
+    names = [model.name for model in report.models]
+    return str(st.selectbox("Model", names, key=key)) if len(names) > 1 else names[0]
+
+
 def _bounds(report: EvaluationReport) -> tuple[float, float, float]:
     low = min(m.counts.score_min for m in report.models)
     high = max(m.counts.score_max for m in report.models)

@@ -178,8 +178,7 @@ def render() -> None:
     threshold = widgets.threshold_control(report)
     state.sync_url()
     report = state.judged(report, threshold=threshold)
-    names = [m.name for m in report.models]
-    name = st.selectbox("Model", names, key="criteria_model") if len(names) > 1 else names[0]
+    name = widgets.pick_model(report, key="criteria_model")
     result = report.verdicts[name]
     st.markdown(("### :green[Met]" if result.met else "### :red[Not met]") + f" at threshold {result.threshold:.4g}")
     _verdicts(result)

@@ -59,8 +59,7 @@ def render() -> None:
     widgets.show_messages(report)
     report = report.at(widgets.threshold_control(report))
     state.sync_url()
-    names = [m.name for m in report.models]
-    name = st.selectbox("Model", names, key="metrics_model") if len(names) > 1 else names[0]
+    name = widgets.pick_model(report, key="metrics_model")
     model = report.model(name)
     if model.counts.is_hard_decision:
         st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "

@@ -59,8 +59,7 @@ def render() -> None:
     scenario = report.scenario
     report = report.at(widgets.threshold_control(report))
     state.sync_url()
-    names = [m.name for m in report.models]
-    name = st.selectbox("Model", names, key="outcomes_model") if len(names) > 1 else names[0]
+    name = widgets.pick_model(report, key="outcomes_model")
     model, outcomes = report.model(name), report.outcomes[name]
     point = outcomes.at(model.threshold)
     _cards(point, scenario, float(outcomes.precision[outcomes.index_at(model.threshold)]))

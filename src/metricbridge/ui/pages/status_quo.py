@@ -59,8 +59,7 @@ def render() -> None:
     scenario = report.scenario
     report = report.at(widgets.threshold_control(report))
     state.sync_url()
-    names = [m.name for m in report.models]
-    name = st.selectbox("Model", names, key="status_quo_model") if len(names) > 1 else names[0]
+    name = widgets.pick_model(report, key="status_quo_model")
     model_point = report.outcomes[name].at(report.model(name).threshold)
     cards = st.columns(len(report.status_quo))
     for column, sq in zip(cards, report.status_quo, strict=True):
