@@ -377,3 +377,18 @@ def test_the_metrics_page_offers_the_work_list():
     at = _open(_app(), "metrics")
     buttons = [b.proto.label for b in at.get("download_button")]
     assert any(label.startswith("Work list: the score_gbm flags") for label in buttons)
+
+
+def test_a_link_with_a_run_opens_that_run(empty_db):
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
+    report = evaluate_file(GOOD / "semicolon_yes_no.csv")
+    (run_id, _) = save_report(Store(empty_db), report, path=GOOD / "semicolon_yes_no.csv", file_name="churn.csv",
+                              project="Churn", run_name="week 1")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = run_id[:12]
+    at.run()
+    _open(at, "metrics")
+    assert _metric(at, "Caught") == f"{report.model('model_a_score').at_threshold['tp']:,.0f}"
+    assert at.query_params["run"] in (run_id[:12], [run_id[:12]])

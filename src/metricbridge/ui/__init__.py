@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from metricbridge.ui import links
+from metricbridge.ui import links, store_state
 from metricbridge.ui.pages import PAGES
 
 __all__ = ["run", "page_main", "PAGES"]
@@ -21,6 +21,7 @@ _this_run = threading.local()  # Streamlit runs each session's script in a threa
 
 def run(page_files: Path | None = None) -> None:
     st.set_page_config(page_title="metricbridge", page_icon=":material/join:", layout="wide")
+    store_state.restore_from_url()
     pages = []
     for spec in PAGES:
         target = spec.render if page_files is None else page_files / f"{spec.key}.py"

@@ -56,6 +56,7 @@ class Source:
     path: str
     digest: str
     demo: str | None = None
+    run: str | None = None  # the saved run it was opened from
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,10 @@ def sync_url() -> None:
         st.query_params["threshold"] = f"{st.session_state[THRESHOLD]:.6g}"
     if st.session_state.get(PRESET):
         st.query_params["scenario"] = st.session_state[PRESET]
+    if source is not None and source.run:
+        st.query_params["run"] = source.run[:12]
+    elif "run" in st.query_params:
+        del st.query_params["run"]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from metricbridge.criteria import load_criteria
+from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import evaluate_file
 from metricbridge.metrics import Evaluation
 from metricbridge.scenario import load_scenario
@@ -40,13 +41,27 @@ def project_picker(db: Store, *, key: str) -> str | None:
     return chosen
 
 
+def restore_from_url() -> None:
+    """A link with ?run=ID opens that saved run, once per session."""
+    wanted = st.query_params.get("run")
+    if not wanted or st.session_state.get("mb_run_from_url") == wanted:
+        return
+    st.session_state["mb_run_from_url"] = wanted
+    state.init()
+    try:
+        db = store()
+        open_run(db, db.run(wanted))
+    except MetricBridgeError as error:
+        st.warning(f"The link names run {wanted!r}, which cannot be opened: {error}")
+
+
 def open_run(db: Store, run: RunRecord) -> None:
     """Make a saved run's dataset and column choices the data every page works on."""
     folder = Path(tempfile.gettempdir()) / "metricbridge-runs"
     folder.mkdir(parents=True, exist_ok=True)
     path = db.export_dataset(run.dataset_hash, folder)
     columns = db.run_columns(run.id)
-    source = state.Source(name=f"{run.name} (saved run)", path=str(path), digest=run.dataset_hash)
+    source = state.Source(name=f"{run.name} (saved run)", path=str(path), digest=run.dataset_hash, run=run.id)
     st.session_state[state.SOURCE] = source
     st.session_state[state.CHOICES][source.digest] = state.Choices(
         label=columns.get("label"), scores=(run.model,), positive=columns.get("positive"),
