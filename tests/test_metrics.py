@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 from metricbridge import counts_from_arrays, curve_from_counts, evaluate_counts
 from metricbridge import metrics as m
+from metricbridge.curve import POINT_METRICS
 from tests.conftest import predictions
 
 
@@ -76,5 +77,5 @@ def test_evaluation_dict_reports_weighted_totals_and_row_count():
     result = evaluate_counts("p", counts, threshold=0.5).to_dict()
     assert result["rows"] == 4 and result["n"] == 10.0 and result["positives"] == 5.0
     assert result["prevalence"] == 0.5
-    assert result["at_threshold"] | {} == {**result["at_threshold"]}
+    assert list(result["at_threshold"]) == list(POINT_METRICS)
     assert result["at_threshold"]["tp"] == 5.0 and result["at_threshold"]["fp"] == 4.0
