@@ -12,23 +12,21 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from metricbridge.criteria import Criteria, load_criteria
 from metricbridge.errors import MetricBridgeError
-from metricbridge.evaluate import EvaluationReport, evaluate_file
-from metricbridge.export import safe_csv
-from metricbridge.loading import DEFAULT_BINS, load_predictions
-from metricbridge.loading.builders import CountingRequest
-from metricbridge.narrative import compare_runs_text, report_text, run_figures
-from metricbridge.report import html_report
-from metricbridge.runs import save_report
-from metricbridge.scenario import Scenario, load_scenario
-from metricbridge.store import Store
 from metricbridge.uncertainty import DEFAULT_RESAMPLES
+
+if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads no chart or store code
+    from metricbridge.criteria import Criteria
+    from metricbridge.evaluate import EvaluationReport
+    from metricbridge.loading.builders import CountingRequest
+    from metricbridge.scenario import Scenario
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_CRITERIA_NOT_MET, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_BINS = 10_000  # loading.builders.DEFAULT_BINS (a test holds them equal); named here to keep help cheap
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluated(args: argparse.Namespace) -> tuple[EvaluationReport, Scenario | None, Criteria | None]:
+    from metricbridge.criteria import load_criteria
+    from metricbridge.evaluate import evaluate_file
+    from metricbridge.scenario import load_scenario
+
     if args.exact and args.bins:
         raise MetricBridgeError("choose --exact or --bins, not both.")
     mode: CountingRequest = "exact" if args.exact else "binned" if args.bins else "auto"
@@ -138,6 +140,8 @@ def _model(report: EvaluationReport, name: str | None) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from metricbridge.report import html_report
+
     report, _, _ = _evaluated(args)
     args.output.write_text(html_report(report, _model(report, args.model)), encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
@@ -145,6 +149,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _flag(args: argparse.Namespace) -> int:
+    from metricbridge.export import safe_csv
+    from metricbridge.loading import load_predictions
+
     report, _, _ = _evaluated(args)
     model = report.model(_model(report, args.model))
     items = load_predictions(args.file, label=args.label, scores=[model.name], positive=args.positive,
@@ -156,6 +163,8 @@ def _flag(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from metricbridge.narrative import report_text
+
     report, scenario, criteria = _evaluated(args)
     if args.save:
         ids = _save(args, report, scenario, criteria)
@@ -172,6 +181,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _save(args: argparse.Namespace, report: EvaluationReport, scenario: Scenario | None,
           criteria: Criteria | None) -> list[str]:
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
     if not args.project:
         raise MetricBridgeError("--save needs --project NAME: the project the run belongs to.")
     return save_report(Store(args.db), report, path=args.file, file_name=args.file.name, project=args.project,
@@ -180,6 +192,9 @@ def _save(args: argparse.Namespace, report: EvaluationReport, scenario: Scenario
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from metricbridge.narrative import compare_runs_text, run_figures
+    from metricbridge.store import Store
+
     store = Store(args.db)
     if args.runs_command == "list":
         runs = store.runs(args.project)

@@ -9,14 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS"]
+if TYPE_CHECKING:  # pandas only for to_frame/merge: counting and evaluating never need it
+    import pandas as pd
+
+__all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS", "LOG_LOSS_EPS", "flags", "log_loss_terms"]
 
 CountingMode = Literal["exact", "binned"]
+
+# scikit-learn's clip for float64 log loss: p is held within [eps, 1 - eps] so log(0) never happens.
+LOG_LOSS_EPS = float(np.finfo(np.float64).eps)
+
+
+def flags(scores: np.ndarray | float, threshold: float) -> np.ndarray:
+    """The threshold rule, the one place it is written: an item is flagged when ``score >= threshold``.
+
+    The work list's SQL (``loading.predictions.FLAG_SQL``) states the same rule for DuckDB.
+    """
+    return np.asarray(scores) >= threshold
+
+
+def log_loss_terms(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """-log of the probability each score gives its true label, clipped as scikit-learn clips it."""
+    clipped = np.clip(scores, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    return -np.log(np.where(labels == 1, clipped, 1 - clipped))
 
 # Per-cell arrays, in the order `to_frame` shows them.
 CELL_FIELDS = ("scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums")
@@ -139,9 +158,7 @@ class ScoreCounts:
             return self.weights * self.scores
         if name == "brier_sums":
             return self.weights * (self.labels - self.scores) ** 2
-        eps = float(np.finfo(np.float64).eps)  # scikit-learn's clip for float64 log loss
-        clipped = np.clip(self.scores, eps, 1 - eps)
-        return self.weights * -np.log(np.where(self.labels == 1, clipped, 1 - clipped))
+        return self.weights * log_loss_terms(self.labels, self.scores)
 
     def cell(self, name: str) -> np.ndarray:
         """Any of CELL_FIELDS per cell (raw sums derived when not stored)."""
@@ -149,6 +166,8 @@ class ScoreCounts:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per cell, long form."""
+        import pandas as pd
+
         columns = {name: self.cell(name) for name in CELL_FIELDS}
         columns |= {f"key:{name}": values for name, values in self.keys.items()}
         columns |= {f"sum:{name}": values for name, values in self.sums.items()}
@@ -168,6 +187,8 @@ class ScoreCounts:
             raise ValueError("cannot merge ScoreCounts with different keys or sums")
         if self.mode != other.mode:
             raise ValueError("cannot merge exact and binned ScoreCounts")
+        import pandas as pd
+
         both = pd.concat([self.to_frame(), other.to_frame()], ignore_index=True)
         group_by = ["scores", "labels", *(f"key:{name}" for name in self.keys)]
         merged = both.groupby(group_by, sort=True, dropna=False).sum().reset_index()

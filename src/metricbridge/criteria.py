@@ -9,8 +9,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from metricbridge.curve import POINT_METRICS
 from metricbridge.errors import CriteriaError
 from metricbridge.outcomes import OUTCOME_KEYS
@@ -187,6 +185,8 @@ def criteria_to_yaml(criteria: Criteria) -> str:
                             "note": criteria.note, "confidence": criteria.confidence,
                             "objective": " ".join(criteria.objective) if criteria.objective else None,
                             "criteria": [c.to_yaml() for c in criteria.criteria]}
+    import yaml
+
     return yaml.safe_dump({k: v for k, v in data.items() if v not in (None, [])}, sort_keys=False,
                           allow_unicode=True, default_flow_style=None)
 

@@ -1,23 +1,27 @@
 """ThresholdCurve: confusion counts and every derived metric at every threshold.
 
-An item is flagged when ``score >= threshold``. The curve cumulates a ScoreCounts with scikit-learn's
-``confusion_matrix_at_thresholds`` over its cells (weighted by the cells' counts), so there is exactly one
-counting primitive; every metric is a vectorized function of the ``tp``/``fp`` arrays, with its
-division-by-zero case decided here: a ratio with a zero denominator is NaN (shown as "n/a", null in JSON).
+An item is flagged when ``score >= threshold`` (:func:`metricbridge.counts.flags`). :func:`cumulate` is the
+one counting primitive: it adds the cells of a ScoreCounts from the highest score down, for the data itself
+or for a whole batch of bootstrap resamples at once (a leading resample axis), so point figures and their
+resamples are the same code. scikit-learn's ``confusion_matrix_at_thresholds`` is the test oracle. Every
+metric is a vectorized function of the ``tp``/``fp`` arrays, with its division-by-zero case decided here: a
+ratio with a zero denominator is NaN (shown as "n/a", null in JSON).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import confusion_matrix_at_thresholds
 
 from metricbridge.counts import CountingMode, ScoreCounts
 
-__all__ = ["ThresholdCurve", "POINT_METRICS", "curve_from_counts"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ThresholdCurve", "POINT_METRICS", "curve_from_counts", "cumulate", "index_at"]
 
 # Figures reported at one threshold, in display order.
 POINT_METRICS = (
@@ -33,6 +37,12 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray | float) -> np.ndarray
     out = np.full(numerator.shape, np.nan)
     np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
+
+
+def index_at(thresholds: np.ndarray, threshold: float) -> int:
+    """Index of the operating point that flags ``score >= threshold`` among decreasing ``thresholds``
+    (the smallest threshold that is at least ``threshold``; 0, flag nothing, when every score is below)."""
+    return max(0, int(np.searchsorted(-thresholds, -threshold, side="right")) - 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -83,6 +93,11 @@ class ThresholdCurve:
     def flagged(self) -> np.ndarray:
         """Weighted number of items flagged."""
         return self.tp + self.fp
+
+    @property
+    def resamples(self) -> int | None:
+        """How many resamples a batch holds; None for the curve of the data itself."""
+        return int(np.shape(self.tp)[0]) if np.ndim(self.tp) > 1 else None
 
     # rates ----------------------------------------------------------------------------------------
     @property
@@ -140,7 +155,7 @@ class ThresholdCurve:
     # points ---------------------------------------------------------------------------------------
     def index_at(self, threshold: float) -> int:
         """Index of the operating point that flags ``score >= threshold``."""
-        return int(np.searchsorted(-self.thresholds, -threshold, side="right")) - 1
+        return index_at(self.thresholds, threshold)
 
     def at(self, threshold: float) -> dict[str, float]:
         """Every metric of POINT_METRICS at one threshold (NaN where undefined)."""
@@ -149,6 +164,8 @@ class ThresholdCurve:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per threshold with every metric, long enough to chart or export."""
+        import pandas as pd
+
         columns = {"threshold": self.thresholds} | {name: getattr(self, name) for name in POINT_METRICS}
         return pd.DataFrame(columns)
 
@@ -161,16 +178,17 @@ class ThresholdCurve:
             value_fp={k: v[..., indices] for k, v in self.value_fp.items()}, value_totals=self.value_totals,
         )
 
-    def downsample(self, max_points: int = 1000) -> ThresholdCurve:
-        """At most ``max_points`` points for drawing, keeping both ends and the curve's corners.
+    def downsample_indices(self, max_points: int = 500) -> np.ndarray:
+        """Indices of at most about ``max_points`` points for drawing, keeping both ends and the corners.
 
         First the points on a straight run of the ROC curve are dropped (as scikit-learn's
         ``drop_intermediate`` does), which loses no shape; if still too many remain, points are
         spread evenly along the path's length in (fpr, recall, precision), so steep and flat parts
         both keep their detail.
         """
-        if len(self.thresholds) <= max_points:
-            return self
+        count = len(self.thresholds)
+        if count <= max_points:
+            return np.arange(count)
         corners = np.flatnonzero(np.r_[True, (np.diff(self.fp, 2) != 0) | (np.diff(self.tp, 2) != 0), True])
         if len(corners) > max_points:
             path = np.column_stack([self.fpr, self.recall, np.nan_to_num(self.precision)])[corners]
@@ -178,44 +196,87 @@ class ThresholdCurve:
             targets = np.linspace(0.0, length[-1], max_points)
             picks = np.unique(np.r_[0, np.searchsorted(length, targets), len(corners) - 1])
             corners = np.unique(corners[np.clip(picks, 0, len(corners) - 1)])
-        return self.take(corners)
+        return corners
+
+    def downsample(self, max_points: int = 500) -> ThresholdCurve:
+        """The curve at :meth:`downsample_indices` (itself when it is short enough)."""
+        if len(self.thresholds) <= max_points:
+            return self
+        return self.take(self.downsample_indices(max_points))
 
 
-def _cumulative_value_sums(counts: ScoreCounts, thresholds: np.ndarray) -> tuple[
-        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, tuple[float, float]]]:
-    """Value-column sums over the flagged positives and negatives at each threshold (flag-nothing first)."""
-    if not counts.sums:
-        return {}, {}, {}
-    ascending = thresholds[::-1]
-    # Each cell's point on the curve; a zero-weight cell (absent from the thresholds) adds nothing anyway.
-    position = len(thresholds) - np.searchsorted(ascending, counts.scores, side="left")
-    position = np.clip(position, 1, len(thresholds))
-    value_tp, value_fp, totals = {}, {}, {}
-    for name, sums in counts.sums.items():
-        per_label = [np.bincount(position[counts.labels == label], weights=sums[counts.labels == label],
-                                 minlength=len(thresholds) + 1).cumsum() for label in (1, 0)]
-        value_tp[name], value_fp[name] = per_label
-        totals[name] = (float(per_label[0][-1]), float(per_label[1][-1]))
-    return value_tp, value_fp, totals
+_FEW_POINTS = 8  # up to this many thresholds, cumulating is a matrix product over the cells
+
+
+def _descending(scores: np.ndarray) -> np.ndarray:
+    """Cell order from the highest score down; ties keep their order. Builders emit cells by ascending
+    score, so the common case is a reversed view, not a sort."""
+    if len(scores) < 2 or bool(np.all(scores[1:] >= scores[:-1])):
+        return np.arange(len(scores))[::-1]
+    return np.argsort(-scores, kind="stable")
+
+
+def cumulate(counts: ScoreCounts, *, weights: np.ndarray | None = None,
+             sums: Mapping[str, np.ndarray] | None = None) -> ThresholdCurve:
+    """The ThresholdCurve of ``counts``: one point per distinct score of a cell that weighs something,
+    plus flag-nothing first.
+
+    ``weights`` (and the value-column ``sums``), when given, replace the cells' own with one row per
+    bootstrap resample, shape (resamples, cells): the result is a batch of curves on the same thresholds.
+    A cell weighing nothing in the data adds nothing in any resample (its rows weigh nothing), so its
+    score is no threshold of either.
+    """
+    cell_weights = counts.weights if weights is None else np.asarray(weights)
+    batch = cell_weights.ndim == 2
+    cell_sums = counts.sums if sums is None else sums
+    order = _descending(counts.scores)
+    order = order[counts.weights[order] > 0]
+    if len(order) == 0:
+        shape = (cell_weights.shape[0], 1) if batch else (1,)
+        zeros = np.zeros(shape)
+        totals = np.zeros((shape[0], 1)) if batch else 0.0
+        return ThresholdCurve(thresholds=np.array([np.inf]), tp=zeros, fp=zeros.copy(), positives=totals,
+                              negatives=totals, mode=counts.mode, value_tp={k: zeros.copy() for k in cell_sums},
+                              value_fp={k: zeros.copy() for k in cell_sums},
+                              value_totals={k: (totals, totals) for k in cell_sums})
+    ordered_scores = counts.scores[order]
+    new_score = np.r_[True, ordered_scores[1:] != ordered_scores[:-1]]
+    thresholds = np.r_[np.inf, ordered_scores[new_score]]
+    point_of = np.cumsum(new_score)  # each ordered cell's index on the curve (0 is flag-nothing)
+    positive = counts.labels[order] == 1
+
+    def cumulated(values: np.ndarray, label_mask: np.ndarray) -> np.ndarray:
+        """Cumulative sums of ``values`` over the cells of one label, at each threshold (flag-nothing 0):
+        at point p, the sum over the label's cells on points 1..p."""
+        if len(thresholds) <= _FEW_POINTS:  # e.g. a status quo's 0/1 decisions: a product, no reordering
+            indicator = np.zeros((counts.cells, len(thresholds)))
+            indicator[order[label_mask], point_of[label_mask]] = 1.0
+            return np.cumsum(values @ indicator, axis=-1)
+        cells = order[label_mask]
+        running = np.cumsum(values[..., cells], axis=-1, dtype=np.float64)
+        last = np.searchsorted(point_of[label_mask], np.arange(len(thresholds)), side="right")
+        out = np.zeros((*running.shape[:-1], len(thresholds)))
+        out[..., last > 0] = running[..., last[last > 0] - 1]
+        return out
+
+    tp, fp = cumulated(cell_weights, positive), cumulated(cell_weights, ~positive)
+    value_tp, value_fp, value_totals = {}, {}, {}
+    for name, values in cell_sums.items():
+        value_tp[name], value_fp[name] = cumulated(values, positive), cumulated(values, ~positive)
+        value_totals[name] = _totals(value_tp[name], value_fp[name], batch)
+    positives, negatives = _totals(tp, fp, batch)
+    # The totals are the last cumulative counts, so flagging everything leaves fn = tn = 0 exactly.
+    return ThresholdCurve(thresholds=thresholds, tp=tp, fp=fp, positives=positives, negatives=negatives,
+                          mode=counts.mode, value_tp=value_tp, value_fp=value_fp, value_totals=value_totals)
+
+
+def _totals(tp: np.ndarray, fp: np.ndarray, batch: bool) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """Totals over all positives and negatives: floats for the data, (resamples, 1) for a batch."""
+    if batch:
+        return tp[:, -1:], fp[:, -1:]
+    return float(tp[-1]), float(fp[-1])
 
 
 def curve_from_counts(counts: ScoreCounts) -> ThresholdCurve:
     """Cumulate ScoreCounts into a ThresholdCurve (one point per distinct cell score, plus flag-nothing)."""
-    if counts.cells == 0:
-        empty = np.array([np.inf])
-        return ThresholdCurve(thresholds=empty, tp=np.zeros(1), fp=np.zeros(1), positives=0.0,
-                              negatives=0.0, mode=counts.mode)
-    _, fps, _, tps, thresholds = confusion_matrix_at_thresholds(
-        counts.labels, counts.scores, pos_label=1, sample_weight=counts.weights
-    )
-    value_tp, value_fp, value_totals = _cumulative_value_sums(counts, thresholds)
-    return ThresholdCurve(
-        value_tp=value_tp, value_fp=value_fp, value_totals=value_totals,
-        thresholds=np.r_[np.inf, thresholds],
-        tp=np.r_[0.0, tps].astype(np.float64),
-        fp=np.r_[0.0, fps].astype(np.float64),
-        # The totals are the last cumulative counts, so flagging everything leaves fn = tn = 0 exactly.
-        positives=float(tps[-1]),
-        negatives=float(fps[-1]),
-        mode=counts.mode,
-    )
+    return cumulate(counts)

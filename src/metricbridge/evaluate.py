@@ -6,26 +6,28 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria
 from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.errors import InputError, ScenarioError
-from metricbridge.judge import CriteriaResult, choose_threshold, judge
+from metricbridge.judge import Choice, CriteriaResult, bands, choose, resampled, verdicts
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
 from metricbridge.outcomes import Outcomes, outcomes_at_rates, outcomes_for_curve
 from metricbridge.scenario import Scenario, StatusQuo
-from metricbridge.uncertainty import DEFAULT_BAND_BINS, DEFAULT_RESAMPLES
+from metricbridge.uncertainty import DEFAULT_BAND_BINS, DEFAULT_RESAMPLES, Bootstrap, ProgressCallback, build_bootstrap
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DataSummary", "EvaluationReport", "StatusQuoResult", "PROBABILITY_THRESHOLD", "default_threshold",
-    "evaluate_file", "evaluate_predictions", "scenario_columns",
+    "evaluate_file", "evaluate_predictions", "scenario_columns", "policy_threshold",
 ]
 
 PROBABILITY_THRESHOLD = 0.5
@@ -48,7 +50,7 @@ class DataSummary:
     dropped_rows: int
     positive_rows: int
     score_ranges: dict[str, dict[str, Any]]
-    preview: pd.DataFrame
+    preview: pd.DataFrame | None  # None when not asked for (the command line shows none)
 
     @classmethod
     def of(cls, predictions: Predictions, *, preview_rows: int = 50) -> DataSummary:
@@ -58,7 +60,8 @@ class DataSummary:
                    scores=predictions.scores, weight=predictions.weight, id=predictions.id,
                    rows_in_file=predictions.table.n_rows, rows=predictions.rows,
                    dropped_rows=predictions.dropped_rows, positive_rows=profile["positive_rows"],
-                   score_ranges=profile["scores"], preview=predictions.preview(preview_rows))
+                   score_ranges=profile["scores"],
+                   preview=predictions.preview(preview_rows) if preview_rows > 0 else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -82,10 +85,12 @@ class StatusQuoResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EvaluationReport:
-    """Every model of one file evaluated at one threshold, with what was guessed and what to beware of.
+    """Every model of one file evaluated at its threshold, with what was guessed and what to beware of.
 
     With a scenario, ``outcomes`` maps each model to its outcomes at every threshold, and ``status_quo``
-    holds what is done today in the same units.
+    holds what is done today in the same units. With criteria, ``verdicts`` holds each model's, judged on
+    its ``bootstraps`` (drawn once and kept: a new target, confidence or threshold reuses them).
+    ``reasons`` says, per model, where its threshold came from.
     """
 
     data: DataSummary
@@ -97,59 +102,109 @@ class EvaluationReport:
     status_quo: tuple[StatusQuoResult, ...] = ()
     decisions: dict[str, ThresholdCurve] = field(default_factory=dict)  # recorded-decision curves, by column
     verdicts: dict[str, CriteriaResult] = field(default_factory=dict)  # by model, with criteria
+    bootstraps: dict[str, Bootstrap] = field(default_factory=dict)  # by model, once drawn
+    reasons: dict[str, str] = field(default_factory=dict)  # by model: why this threshold
+
+    # -- thresholds ------------------------------------------------------------------------------------
+    def best_threshold(self, name: str) -> float:
+        """The scenario's best threshold for a model; flagging nothing is just above its top score."""
+        best = self.outcomes[name].best_threshold
+        return best if best is not None else float(np.nextafter(self.model(name).counts.score_max, np.inf))
 
     def at_best(self) -> EvaluationReport:
-        """Every model at its scenario's best threshold (flagging nothing: just above its top score)."""
-        models = []
+        """Every model at its scenario's best threshold."""
+        return self.at({model.name: self.best_threshold(model.name) for model in self.models},
+                       reason="the scenario's best")
+
+    def at(self, threshold: float | dict[str, float], *, reason: str = "given") -> EvaluationReport:
+        """The same report with every model (or each named one) at another threshold (no recounting)."""
+        chosen = threshold if isinstance(threshold, dict) else {m.name: threshold for m in self.models}
+        models = tuple(replace(m, threshold=chosen[m.name]) if m.name in chosen else m for m in self.models)
+        return replace(self, models=models, reasons=self.reasons | {name: reason for name in chosen})
+
+    # -- the bootstrap and the criteria ------------------------------------------------------------------
+    def with_bootstraps(self, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                        bins: int = DEFAULT_BAND_BINS, progress: ProgressCallback | None = None,
+                        models: Sequence[str] | None = None) -> EvaluationReport:
+        """Every model's (or ``models``') bootstrap drawn; kept ones with the same resamples, seed and bins
+        are reused."""
+        kept, missing = dict(self.bootstraps), []
         for model in self.models:
-            outcomes = self.outcomes[model.name]
-            best = float(outcomes.thresholds[outcomes.best_index])
-            if not math.isfinite(best):
-                best = float(np.nextafter(model.counts.score_max, np.inf))
-            models.append(replace(model, threshold=best))
-        return replace(self, models=tuple(models))
+            if models is not None and model.name not in models:
+                continue
+            boot = self.bootstraps.get(model.name)
+            if boot is not None and (boot.resamples, boot.seed, boot.bins) == (resamples, seed, bins):
+                kept[model.name] = boot
+            else:
+                missing.append(model)
+        for number, model in enumerate(missing):
+            def report(fraction: float, what: str, number: int = number, name: str = model.name) -> None:
+                if progress is not None:
+                    progress((number + fraction) / len(missing), f"{name}: {what}")
+
+            kept[model.name] = build_bootstrap(model.counts, decisions=tuple(self.decisions), resamples=resamples,
+                                               seed=seed, bins=bins, progress=report)
+        return replace(self, bootstraps=kept)
 
     def with_criteria(self, criteria: Criteria, *, threshold: float | None = None,
-                      resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                      bins: int = DEFAULT_BAND_BINS) -> EvaluationReport:
-        """Verdicts for every model: its threshold chosen against the criteria (the closest one when none
-        qualifies) unless ``threshold`` is given, then the bootstrap at that threshold."""
+                      resamples: int = DEFAULT_RESAMPLES, seed: int = 0, bins: int = DEFAULT_BAND_BINS,
+                      progress: ProgressCallback | None = None,
+                      models: Sequence[str] | None = None) -> EvaluationReport:
+        """Verdicts for every model (or those named in ``models``): its threshold chosen against the criteria
+        (the closest one when none qualifies) unless ``threshold`` is given, then the verdicts at that
+        threshold. Kept bootstraps are reused: a new target or confidence draws nothing."""
         criteria.check(self.scenario)
-        models, verdicts = [], {}
-        for model in self.models:
-            choice, bands = choose_threshold(model.counts, criteria, self.scenario, resamples=resamples,
-                                             seed=seed, bins=bins)
-            chosen = threshold if threshold is not None else choice.chosen if choice.chosen is not None \
-                else choice.closest
-            at = model.threshold if chosen is None else chosen
-            verdicts[model.name] = judge(model.counts, criteria, self.scenario, threshold=at, choice=choice,
-                                         bands=bands, resamples=resamples, seed=seed, bins=bins)
-            models.append(replace(model, threshold=at))
-        return replace(self, models=tuple(models), verdicts=verdicts)
-
-    def judged_at(self, threshold: float) -> EvaluationReport:
-        """Verdicts again at another threshold, keeping each model's choice (what the app's slider does)."""
-        if not self.verdicts:
-            return self.at(threshold)
-        verdicts = {}
-        for model in self.models:
-            result = self.verdicts[model.name]
-            if result.threshold == threshold:
-                verdicts[model.name] = result
+        report = self.with_bootstraps(resamples=resamples, seed=seed, bins=bins, progress=progress, models=models)
+        judged, thresholds = dict(self.verdicts), {}
+        for model in report.models:
+            if models is not None and model.name not in models:
                 continue
-            verdicts[model.name] = judge(model.counts, result.criteria, self.scenario, threshold=threshold,
-                                         choice=result.choice, bands=result.bands, resamples=result.resamples,
-                                         seed=result.seed, bins=result.bins)
-        return replace(self.at(threshold), verdicts=verdicts)
+            figures = resampled(report.bootstraps[model.name], self.scenario)
+            choice = choose(figures, criteria)
+            at = threshold if threshold is not None else choice.threshold
+            thresholds[model.name] = model.threshold if at is None else at
+            judged[model.name] = verdicts(figures, criteria, threshold=thresholds[model.name], choice=choice)
+        reason = "given" if threshold is not None else "chosen against the criteria"
+        return replace(report.at(thresholds, reason=reason), verdicts=judged)
 
+    def judged_at(self, threshold: float, *, model: str | None = None) -> EvaluationReport:
+        """Verdicts again at another threshold (every model, or only ``model``), keeping each choice and
+        bootstrap: what the app's slider does. No resampling."""
+        if not self.verdicts:
+            return self.at(threshold) if model is None else self.at({model: threshold})
+        names = [model] if model is not None else [m.name for m in self.models]
+        judged = dict(self.verdicts)
+        for name in names:
+            result = self.verdicts[name]
+            if result.threshold != threshold:
+                judged[name] = verdicts(resampled(self.bootstraps[name], self.scenario), result.criteria,
+                                        threshold=threshold, choice=result.choice)
+        return replace(self.at({name: threshold for name in names}), verdicts=judged)
+
+    def choice(self, name: str) -> Choice | None:
+        result = self.verdicts.get(name)
+        return result.choice if result is not None else None
+
+    def bands(self, name: str, *, max_points: int | None = None) -> pd.DataFrame | None:
+        """The bootstrap band of ``name``'s recall, precision, false-alarm rate (and value with a scenario)
+        at every coarse threshold (or ``max_points`` of them), at the criteria's confidence; None before any
+        criteria are judged."""
+        result = self.verdicts.get(name)
+        if result is None or name not in self.bootstraps:
+            return None
+        return bands(resampled(self.bootstraps[name], self.scenario), result.criteria.confidence,
+                     max_points=max_points)
+
+    # -- scenario ---------------------------------------------------------------------------------------
     def with_scenario(self, scenario: Scenario | None) -> EvaluationReport:
         """The report under another scenario, without recounting: outcomes are arithmetic on the curves.
 
         The scenario may only use value columns the counting summed and decision columns it counted;
-        ScenarioError otherwise (count again with that scenario).
+        ScenarioError otherwise (count again with that scenario). Verdicts are dropped (judge again under
+        the new scenario with :meth:`with_criteria`); the bootstraps are kept.
         """
         if scenario is None:
-            return replace(self, scenario=None, outcomes={}, status_quo=())
+            return replace(self, scenario=None, outcomes={}, status_quo=(), verdicts={})
         counted = set(self.models[0].curve.value_totals) if self.models else set()
         missing = [c for c in scenario.value_columns if c not in counted]
         missing += [c for c in scenario.status_quo_columns if c not in self.decisions]
@@ -162,10 +217,14 @@ class EvaluationReport:
             StatusQuoResult(entry=entry, outcomes=outcomes_at_rates(
                 entry, scenario, reference=reference, decisions=self.decisions.get(entry.column or "")))
             for entry in scenario.status_quo) if reference is not None else ()
-        return replace(self, scenario=scenario, outcomes=outcomes, status_quo=status_quo)
+        return replace(self, scenario=scenario, outcomes=outcomes, status_quo=status_quo, verdicts={})
 
+    # -- reading ------------------------------------------------------------------------------------------
     def model(self, name: str) -> Evaluation:
-        return next(m for m in self.models if m.name == name)
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(f"no model {name!r}; the models are {', '.join(m.name for m in self.models)}")
 
     def model_dict(self, model: Evaluation) -> dict[str, Any]:
         """A model's JSON entry, with its outcomes at the threshold and its best threshold."""
@@ -173,10 +232,8 @@ class EvaluationReport:
         outcomes = self.outcomes.get(model.name)
         if outcomes is not None:
             entry["outcomes"] = outcomes.at(model.threshold)
-            best = outcomes.best_index
-            threshold = float(outcomes.thresholds[best])
-            entry["best_threshold"] = {"threshold": threshold if math.isfinite(threshold) else None,
-                                       "value": float(outcomes.value[best])}
+            entry["best_threshold"] = {"threshold": outcomes.best_threshold,
+                                       "value": float(outcomes.value[outcomes.best_index])}
         result = self.verdicts.get(model.name)
         if result is not None:
             entry["criteria"] = result.to_dict()
@@ -184,11 +241,6 @@ class EvaluationReport:
             if result.differences:
                 entry["differences"] = result.differences
         return entry
-
-    def at(self, threshold: float) -> EvaluationReport:
-        """The same report with every model at another threshold (no recounting)."""
-        models = tuple(replace(model, threshold=threshold) for model in self.models)
-        return replace(self, models=models)
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's JSON object."""
@@ -251,18 +303,37 @@ def _decision_curves(counts: ScoreCounts, scenario: Scenario) -> dict[str, Thres
     return {column: curve_from_counts(counts.decided_by(column)) for column in scenario.status_quo_columns}
 
 
+def policy_threshold(report: EvaluationReport, name: str, *, given: float | None = None,
+                     ask_threshold_for_margins: bool = True) -> tuple[float, str]:
+    """The threshold a model is shown at, and why, in the one order the CLI, the app and Python share:
+    ``given``; else the one chosen against the report's criteria (the closest when none qualifies); else
+    the scenario's best; else 0.5 for probability scores; else, for other scores, InputError asking for one,
+    or (``ask_threshold_for_margins=False``, the app) the median score."""
+    model = report.model(name)
+    if given is not None:
+        return given, "given"
+    choice = report.choice(name)
+    if choice is not None and choice.threshold is not None:
+        return choice.threshold, "chosen against the criteria" if choice.chosen is not None else (
+            "the closest to meeting the criteria")
+    if report.scenario is not None and name in report.outcomes:
+        return report.best_threshold(name), "the scenario's best"
+    if model.counts.is_probability or ask_threshold_for_margins:
+        counts = model.counts
+        return default_threshold(counts.is_probability, file=f"'{report.data.file}'", column=name,
+                                 low=counts.score_min, high=counts.score_max), "0.5, the default for probabilities"
+    return _median_threshold(model), "the median score (these scores are not probabilities)"
+
+
 def evaluate_predictions(predictions: Predictions, *, threshold: float | None = None,
                          mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
                          ask_threshold_for_margins: bool = True,
                          scenario: Scenario | None = None, criteria: Criteria | None = None,
                          resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
-                         band_bins: int = DEFAULT_BAND_BINS) -> EvaluationReport:
-    """Count, cumulate and summarise every score column of ``predictions``.
-
-    The threshold, in order: ``threshold``; else the one chosen against ``criteria`` (or the closest when
-    none qualifies); else the scenario's best; else 0.5 for probability scores; else InputError asking for
-    one, unless ``ask_threshold_for_margins`` is False (the app), which starts margins at their median score.
-    """
+                         band_bins: int = DEFAULT_BAND_BINS, preview_rows: int = 50,
+                         progress: ProgressCallback | None = None) -> EvaluationReport:
+    """Count, cumulate and summarise every score column of ``predictions``; each model at the threshold
+    :func:`policy_threshold` gives. ``progress`` hears of the bootstrap when there are criteria."""
     if criteria is not None:
         criteria.check(scenario)
     if threshold is not None and not math.isfinite(threshold):
@@ -274,18 +345,7 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     decisions = scenario.status_quo_columns if scenario else ()
     for column in predictions.scores:
         counts = predictions.counts(column, mode=mode, bins=bins, sums=sums, decisions=decisions)
-        decided_later = threshold is None and (scenario is not None or criteria is not None)
-        if threshold is None and not counts.is_probability and not ask_threshold_for_margins and not decided_later:
-            evaluation = evaluate_counts(column, counts, threshold=0.0)
-            evaluation = replace(evaluation, threshold=_median_threshold(evaluation))
-            notes.append(f"{column!r} holds scores outside [0, 1], not probabilities: the threshold starts at "
-                         f"its median score, {evaluation.threshold:g}; set the one you mean.")
-        else:
-            chosen = threshold if threshold is not None else PROBABILITY_THRESHOLD if decided_later else (
-                default_threshold(counts.is_probability, file=predictions.file, column=column,
-                                  low=counts.score_min, high=counts.score_max))
-            evaluation = evaluate_counts(column, counts, threshold=chosen)
-        models.append(evaluation)
+        models.append(evaluate_counts(column, counts, threshold=PROBABILITY_THRESHOLD))
         if counts.is_hard_decision:
             notes.append(f"{column!r} holds 0/1 decisions, not scores: it has a single operating point, so its "
                          "curves are a single step and the threshold only matters above 0 and up to 1.")
@@ -295,16 +355,22 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     single_class = single_class_warning(models[0].counts, name=predictions.file) if models else None
     if single_class and not predictions.warnings:
         warnings.append(single_class)
-    report = EvaluationReport(data=DataSummary.of(predictions), models=tuple(models), notes=tuple(notes),
-                              warnings=tuple(warnings),
+    report = EvaluationReport(data=DataSummary.of(predictions, preview_rows=preview_rows), models=tuple(models),
+                              notes=tuple(notes), warnings=tuple(warnings),
                               decisions=_decision_curves(models[0].counts, scenario) if scenario and models else {})
     report = report.with_scenario(scenario)
     if criteria is not None:
-        return report.with_criteria(criteria, threshold=threshold, resamples=resamples, seed=seed,
-                                    bins=band_bins)
-    if scenario is not None and threshold is None:
-        return report.at_best()
-    return report
+        report = report.with_criteria(criteria, threshold=threshold, resamples=resamples, seed=seed,
+                                      bins=band_bins, progress=progress)
+    thresholds, reasons = {}, {}
+    for model in report.models:
+        thresholds[model.name], reasons[model.name] = policy_threshold(
+            report, model.name, given=threshold, ask_threshold_for_margins=ask_threshold_for_margins)
+        if reasons[model.name].startswith("the median"):
+            notes.append(f"{model.name!r} holds scores outside [0, 1], not probabilities: the threshold starts "
+                         f"at its median score, {thresholds[model.name]:g}; set the one you mean.")
+    report = report.at(thresholds)
+    return replace(report, notes=tuple(notes), reasons=reasons)
 
 
 def evaluate_file(
@@ -326,6 +392,8 @@ def evaluate_file(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     band_bins: int = DEFAULT_BAND_BINS,
+    preview_rows: int = 50,
+    progress: ProgressCallback | None = None,
 ) -> EvaluationReport:
     """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions` and
     :func:`evaluate_predictions`)."""
@@ -334,7 +402,8 @@ def evaluate_file(
                                    exclude=scenario_columns(scenario))
     return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins,
                                 ask_threshold_for_margins=ask_threshold_for_margins, scenario=scenario,
-                                criteria=criteria, resamples=resamples, seed=seed, band_bins=band_bins)
+                                criteria=criteria, resamples=resamples, seed=seed, band_bins=band_bins,
+                                preview_rows=preview_rows, progress=progress)
 
 
 def scenario_columns(scenario: Scenario | None) -> tuple[str, ...]:

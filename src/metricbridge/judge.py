@@ -4,38 +4,46 @@ Every probability is the share of bootstrap resamples in which a criterion holds
 A criterion relative to a status quo compares model and status quo on the same resample; the scenario's
 prevalence, when given, stays fixed. Verdict: pass when the probability is at least the confidence, fail
 when it is at most 1 - confidence, uncertain between (with a tolerance of 1e-9).
+
+The resamples are drawn once per model (:func:`metricbridge.uncertainty.build_bootstrap`); a scenario turns
+them into outcomes once (:func:`resampled`, kept with the bootstrap); choosing (:func:`choose`), judging
+(:func:`verdicts`) and the bands (:func:`bands`) are then cheap functions of those arrays, so a new target
+or confidence never draws again.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria, Criterion
-from metricbridge.curve import POINT_METRICS, ThresholdCurve, curve_from_counts
+from metricbridge.curve import POINT_METRICS, ThresholdCurve
 from metricbridge.errors import CriteriaError
-from metricbridge.metrics import average_precision, brier, log_loss, roc_auc
 from metricbridge.outcomes import OUTCOME_KEYS, Outcomes, outcomes_at_rates, outcomes_for_curve
 from metricbridge.scenario import Scenario
 from metricbridge.uncertainty import (
     DEFAULT_BAND_BINS,
     DEFAULT_RESAMPLES,
-    batch_curve,
-    batch_score_sums,
-    coarsen,
-    draw,
+    Bootstrap,
+    ProgressCallback,
+    build_bootstrap,
     percentile_interval,
 )
 
-__all__ = ["Verdict", "CriteriaResult", "judge", "choose_threshold", "Choice"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Verdict", "CriteriaResult", "Choice", "Resampled", "resampled", "choose", "verdicts", "bands",
+           "judge", "choose_threshold", "decision_columns"]
 
 _TOLERANCE = 1e-9
+_MEMO_SCENARIOS = 16  # scenarios kept per bootstrap (an editing session moves through several)
 
 
 def _verdict(probability: float, confidence: float) -> str:
@@ -71,6 +79,11 @@ class Choice:
     spread: tuple[float, float] | None = None  # interval of the chosen threshold across resamples
     spread_share: float = 0.0  # share of resamples in which some threshold qualified
 
+    @property
+    def threshold(self) -> float | None:
+        """The chosen threshold, else the closest one."""
+        return self.chosen if self.chosen is not None else self.closest
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class CriteriaResult:
@@ -83,7 +96,7 @@ class CriteriaResult:
     resamples: int
     seed: int
     bins: int
-    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bands: pd.DataFrame | None = None
 
     @property
     def met(self) -> bool:
@@ -97,13 +110,100 @@ class CriteriaResult:
                 "threshold_spread": list(self.choice.spread) if self.choice.spread else None}
 
 
-# -- figures of a (batched) curve --------------------------------------------------------------------------
+# -- the bootstrap under a scenario ------------------------------------------------------------------------
 
-def _outcomes(curve: ThresholdCurve, scenario: Scenario | None) -> Outcomes | None:
-    return outcomes_for_curve(curve, scenario) if scenario is not None else None
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Resampled:
+    """A model's bootstrap under one scenario: its outcomes per resample at every coarse threshold (and on
+    the coarse and exact cells themselves), and each status quo's on the same resamples."""
+
+    bootstrap: Bootstrap
+    scenario: Scenario | None
+    outcomes: Outcomes | None
+    point_outcomes: Outcomes | None
+    status_quo: Mapping[str, Outcomes] = field(default_factory=dict)
+    status_quo_point: Mapping[str, Outcomes] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # per criterion: where it holds
+
+    def holds(self, criterion: Criterion) -> tuple[np.ndarray, np.ndarray]:
+        """Where ``criterion`` holds (resamples x coarse thresholds) and in what share of resamples at each
+        threshold; kept, so a new confidence or another criterion's target costs nothing here."""
+        key = ("holds", criterion)
+        if key not in self.memo:
+            holds = _holds(criterion, self.samples(criterion.metric), self.target(criterion))
+            _remember(self.memo, key, (holds, holds.mean(axis=0)))
+        return self.memo[key]  # type: ignore[no-any-return]
+
+    def samples(self, metric: str) -> np.ndarray:
+        """``metric`` per resample (rows) at every coarse threshold (columns); threshold-free figures are
+        one column."""
+        return _figure(metric, self.bootstrap.curve, self.outcomes, self.bootstrap)
+
+    def point(self, metric: str) -> np.ndarray:
+        """``metric`` of the coarse cells themselves at every coarse threshold."""
+        free = self.bootstrap.exact_threshold_free
+        if metric in free:
+            value = free[metric]
+            return np.full(len(self.bootstrap.thresholds), np.nan if value is None else value)
+        return _figure(metric, self.bootstrap.point, self.point_outcomes, self.bootstrap)
+
+    def target(self, criterion: Criterion) -> np.ndarray | float:
+        """The criterion's target per resample (a multiple of a status quo's figure on the same resample)."""
+        return _target(criterion, self.status_quo)
+
+    def point_target(self, criterion: Criterion) -> float:
+        return float(np.asarray(_target(criterion, self.status_quo_point)))
 
 
-def _figure(metric: str, curve: ThresholdCurve, outcomes: Outcomes | None) -> np.ndarray:
+_MEMO_ENTRIES = 64  # criteria tried while editing (each a resamples x thresholds array of booleans)
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key``, forgetting the oldest entry beyond _MEMO_ENTRIES."""
+    if len(memo) >= _MEMO_ENTRIES:
+        memo.pop(next(iter(memo)))
+    memo[key] = value
+
+
+def decision_columns(scenario: Scenario | None) -> tuple[str, ...]:
+    """The recorded-decision columns a scenario's status quos name: resampled with the model."""
+    return scenario.status_quo_columns if scenario is not None else ()
+
+
+def resampled(bootstrap: Bootstrap, scenario: Scenario | None) -> Resampled:
+    """``bootstrap`` under ``scenario``, computed once per scenario and kept with the bootstrap."""
+    memo = bootstrap.memo
+    if scenario in memo:
+        return memo[scenario]  # type: ignore[no-any-return]
+    if scenario is None:
+        result = Resampled(bootstrap=bootstrap, scenario=None, outcomes=None, point_outcomes=None)
+    else:
+        missing = [c for c in scenario.status_quo_columns if c not in bootstrap.decisions]
+        if missing:
+            raise CriteriaError(f"the bootstrap was drawn without the decision column(s) {', '.join(missing)}; "
+                                "build it with decisions=scenario.status_quo_columns.")
+        result = Resampled(
+            bootstrap=bootstrap, scenario=scenario, outcomes=outcomes_for_curve(bootstrap.curve, scenario),
+            point_outcomes=outcomes_for_curve(bootstrap.point, scenario),
+            status_quo=_status_quo_outcomes(scenario, bootstrap.curve, bootstrap.decisions),
+            status_quo_point=_status_quo_outcomes(scenario, bootstrap.exact, bootstrap.decisions_point))
+    if len(memo) >= _MEMO_SCENARIOS:
+        memo.pop(next(iter(memo)))
+    memo[scenario] = result
+    return result
+
+
+def _status_quo_outcomes(scenario: Scenario, reference: ThresholdCurve,
+                         decisions: Mapping[str, ThresholdCurve]) -> dict[str, Outcomes]:
+    """Each status quo's outcomes: from its recorded decisions (the same cells' keys) or its stated rates."""
+    return {entry.name: outcomes_at_rates(entry, scenario, reference=reference,
+                                          decisions=decisions[entry.column] if entry.column else None)
+            for entry in scenario.status_quo}
+
+
+def _figure(metric: str, curve: ThresholdCurve, outcomes: Outcomes | None, bootstrap: Bootstrap) -> np.ndarray:
+    if metric in bootstrap.threshold_free:
+        return bootstrap.threshold_free[metric][:, None]
     if metric in POINT_METRICS:
         return np.asarray(getattr(curve, metric), dtype=float)
     if outcomes is None:
@@ -111,53 +211,20 @@ def _figure(metric: str, curve: ThresholdCurve, outcomes: Outcomes | None) -> np
     return np.asarray(getattr(outcomes, metric), dtype=float)
 
 
-def _status_quo_outcomes(counts: ScoreCounts, draws: np.ndarray | None, scenario: Scenario,
-                         reference: ThresholdCurve) -> dict[str, Outcomes]:
-    """Each status quo's outcomes on the same resamples (a column entry from the same cells' keys)."""
-    results = {}
-    for entry in scenario.status_quo:
-        decisions = None
-        if entry.column:
-            by_rule = counts.decided_by(entry.column)
-            decisions = batch_curve(by_rule, draws) if draws is not None else curve_from_counts(by_rule)
-        results[entry.name] = outcomes_at_rates(entry, scenario, reference=reference, decisions=decisions)
-    return results
-
-
-def _target(criterion: Criterion, status_quo: dict[str, Outcomes]) -> np.ndarray | float:
+def _target(criterion: Criterion, status_quo: Mapping[str, Outcomes]) -> np.ndarray | float:
     if criterion.relative_to is None:
         return criterion.bound
     figure = np.asarray(getattr(status_quo[criterion.relative_to], criterion.metric), dtype=float)
     return criterion.bound * figure[..., 0]
 
 
-def _threshold_free_deviations(counts: ScoreCounts, curve: ThresholdCurve, draws: np.ndarray) -> dict[str, np.ndarray]:
-    """ROC AUC, AP, Brier and log loss per resample of (coarsened) cells, minus their value on the cells
-    themselves: added to the exact figure, they give resamples centred on it (coarse cells blur AUC and AP
-    by up to ~1e-3; the spread is what these carry)."""
-    with np.errstate(all="ignore"):
-        auc = np.trapezoid(curve.recall, curve.fpr, axis=-1)
-        ap = np.nansum(np.diff(curve.recall, axis=-1) * np.nan_to_num(curve.precision[..., 1:]), axis=-1)
-    sums = batch_score_sums(counts, draws)
-    samples = {"roc_auc": auc, "average_precision": ap}
-    if counts.is_probability:
-        samples |= {"brier": sums["brier"] / sums["n"], "log_loss": sums["log_loss"] / sums["n"]}
-    else:
-        samples |= {"brier": np.full(len(auc), np.nan), "log_loss": np.full(len(auc), np.nan)}
-    point_curve = curve_from_counts(counts)
-    coarse_points = {"roc_auc": roc_auc(point_curve), "average_precision": average_precision(point_curve),
-                     "brier": brier(counts), "log_loss": log_loss(counts)}
-    return {k: v - (coarse_points[k] if coarse_points[k] is not None else np.nan) for k, v in samples.items()}
-
-
-def _exact_threshold_free(counts: ScoreCounts) -> dict[str, float | None]:
-    curve = curve_from_counts(counts)
-    return {"roc_auc": roc_auc(curve), "average_precision": average_precision(curve), "brier": brier(counts),
-            "log_loss": log_loss(counts)}
+def _holds(criterion: Criterion, samples: np.ndarray, target: np.ndarray | float) -> np.ndarray:
+    """Per resample and threshold: does the criterion hold (a per-resample target lines up with the rows)."""
+    return np.asarray(criterion.holds(samples, np.asarray(target)[..., None] if np.ndim(target) else target))
 
 
 def _labels_needed(samples: np.ndarray, target: np.ndarray | float, point: float | None, point_target: float,
-                   criterion: Criterion, confidence: float, n: int) -> int | None:
+                   confidence: float, n: int) -> int | None:
     """About how many more labelled items would settle an uncertain verdict: the spread shrinks as 1/sqrt(n),
     so the margin must reach z x spread."""
     if point is None or not math.isfinite(point):
@@ -179,166 +246,181 @@ def _objective_order(values: np.ndarray, direction: str) -> np.ndarray:
     return np.where(np.isnan(signed), -np.inf, signed)
 
 
-def choose_threshold(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *,
-                     resamples: int = DEFAULT_RESAMPLES, seed: int = 0, bins: int = DEFAULT_BAND_BINS) -> tuple[
-        Choice, pd.DataFrame]:
-    """The threshold that optimizes the objective among thresholds within capacity where every criterion
-    passes; and the curve bands (recall, precision, fpr and value intervals at each coarse threshold)."""
-    coarse = coarsen(counts, bins)
-    draws = draw(coarse, resamples=resamples, seed=seed)
-    batch, point = batch_curve(coarse, draws), curve_from_counts(coarse)
-    batch_outcomes, point_outcomes = _outcomes(batch, scenario), _outcomes(point, scenario)
-    sq_batch = _status_quo_outcomes(coarse, draws, scenario, batch) if scenario else {}
-    sq_point = _status_quo_outcomes(coarse, None, scenario, point) if scenario else {}
-    free = _threshold_free_deviations(coarse, batch, draws)
-    exact_free = _exact_threshold_free(counts)
+def choose(figures: Resampled, criteria: Criteria) -> Choice:
+    """The threshold that optimizes the objective among coarse thresholds within capacity where every
+    criterion passes with the agreed confidence; else the closest and what blocks."""
+    criteria.check(figures.scenario)
+    thresholds = figures.bootstrap.thresholds
+    count = len(thresholds)
     confidence = criteria.confidence
-    count = len(point.thresholds)
-    probabilities, holds_each, point_holds = [], [], []
+    holds_each, passing = [], []
     for criterion in criteria.criteria:
-        if criterion.kind == "threshold_free":
-            samples = (free[criterion.metric] + (exact_free[criterion.metric] or np.nan))[:, None]
-            samples = np.broadcast_to(samples, (resamples, count))
-            point_value = np.full(count, np.nan if exact_free[criterion.metric] is None
-                                  else exact_free[criterion.metric])
-        else:
-            samples = _figure(criterion.metric, batch, batch_outcomes)
-            point_value = _figure(criterion.metric, point, point_outcomes)
-        target = _target(criterion, sq_batch)
-        holds = criterion.holds(samples, np.asarray(target)[..., None] if np.ndim(target) else target)
+        holds, probability = figures.holds(criterion)
         holds_each.append(holds)
-        probabilities.append(holds.mean(axis=0))
-        point_holds.append(criterion.holds(point_value, _target(criterion, sq_point)))
-    direction, metric = criteria.objective_for(scenario)
-    objective = _objective_order(_figure(metric, point, point_outcomes), direction)
-    feasible = point_outcomes.feasible if point_outcomes is not None else np.ones(count, dtype=bool)
+        passing.append(np.broadcast_to(probability >= confidence - _TOLERANCE, (count,)))
+    direction, metric = criteria.objective_for(figures.scenario)
+    objective = _objective_order(np.broadcast_to(figures.point(metric), (count,)), direction)
+    feasible = (figures.point_outcomes.feasible if figures.point_outcomes is not None
+                else np.ones(count, dtype=bool))
     candidates = np.arange(1, count)  # flagging nothing is not a threshold to choose
-    passing = np.array([p >= confidence - _TOLERANCE for p in probabilities]) if probabilities else np.ones(
-        (0, count), dtype=bool)
-    qualified = candidates[passing[:, candidates].all(axis=0) & feasible[candidates]]
-    bands = _bands(point, batch, point_outcomes, batch_outcomes, confidence)
-    spread, share = _spread(holds_each, batch_outcomes, scenario, _figure(metric, batch, batch_outcomes),
-                            direction, point.thresholds, confidence)
+    passes = np.array(passing) if passing else np.ones((0, count), dtype=bool)
+    spread, share = _spread(criteria, holds_each, figures, metric, direction, confidence)
+    qualified = candidates[passes[:, candidates].all(axis=0) & feasible[candidates]]
     if len(qualified):
-        best = qualified[np.argmax(objective[qualified])]
-        return Choice(chosen=float(point.thresholds[best]), closest=float(point.thresholds[best]), spread=spread,
-                      spread_share=share), bands
+        best = float(thresholds[qualified[np.argmax(objective[qualified])]])
+        return Choice(chosen=best, closest=best, spread=spread, spread_share=share)
     within = candidates[feasible[candidates]] if feasible[candidates].any() else candidates
-    score = passing[:, within].sum(axis=0) if len(passing) else np.zeros(len(within))
+    score = passes[:, within].sum(axis=0) if len(passes) else np.zeros(len(within))
     top = within[score == score.max()]
-    closest = top[np.argmax(objective[top])]
-    blocking = _blocking(criteria, passing, feasible, candidates, closest, point_holds)
-    return Choice(chosen=None, closest=float(point.thresholds[closest]), blocking=blocking, spread=spread,
-                  spread_share=share), bands
+    closest = int(top[np.argmax(objective[top])])
+    blocking = _blocking(criteria, passes, feasible, candidates, closest)
+    return Choice(chosen=None, closest=float(thresholds[closest]), blocking=blocking, spread=spread,
+                  spread_share=share)
 
 
 def _blocking(criteria: Criteria, passing: np.ndarray, feasible: np.ndarray, candidates: np.ndarray,
-              closest: int, point_holds: list[np.ndarray]) -> tuple[str, ...]:
+              closest: int) -> tuple[str, ...]:
     """Why no threshold qualifies: criteria that never pass within capacity, else the ones failing together."""
-    lines = []
-    never = [c for c, row in zip(criteria.criteria, passing, strict=True) if not (row[candidates] & feasible[
-        candidates]).any()]
+    never = [c for c, row in zip(criteria.criteria, passing, strict=True)
+             if not (row[candidates] & feasible[candidates]).any()]
     if never:
-        lines += [f"{c.describe()}: holds with the agreed confidence at no threshold within capacity" for c in never]
-    else:
-        failing = [c.describe() for c, row in zip(criteria.criteria, passing, strict=True) if not row[closest]]
-        lines.append("no threshold meets these together: " + "; ".join(failing))
-    return tuple(lines)
+        return tuple(f"{c.describe()}: holds with the agreed confidence at no threshold within capacity"
+                     for c in never)
+    failing = [c.describe() for c, row in zip(criteria.criteria, passing, strict=True) if not row[closest]]
+    return ("no threshold meets these together: " + "; ".join(failing),)
 
 
-def _spread(holds_each: list[np.ndarray], outcomes: Outcomes | None, scenario: Scenario | None,
-            objective: np.ndarray, direction: str, thresholds: np.ndarray,
+def _spread(criteria: Criteria, holds_each: list[np.ndarray], figures: Resampled, metric: str, direction: str,
             confidence: float) -> tuple[tuple[float, float] | None, float]:
     """The threshold each resample would choose (criteria holding in that resample, within capacity),
     and its central interval; with the share of resamples where some threshold qualified."""
-    resamples, count = objective.shape
-    ok = np.ones((resamples, count), dtype=bool)
-    for holds in holds_each:
-        ok &= holds
-    if outcomes is not None and scenario is not None and scenario.capacity is not None:
-        ok &= outcomes.feasible
-    ok[:, 0] = False
-    order = np.where(ok, _objective_order(objective, direction), -np.inf)
-    has = ok.any(axis=1)
-    if not has.any():
+    key = ("chosen per resample", criteria.criteria, metric, direction)
+    if key not in figures.memo:
+        thresholds = figures.bootstrap.thresholds
+        ok = np.ones((figures.bootstrap.resamples, len(thresholds)), dtype=bool)
+        for holds in holds_each:
+            ok &= holds
+        scenario, outcomes = figures.scenario, figures.outcomes
+        if outcomes is not None and scenario is not None and scenario.capacity is not None:
+            ok &= outcomes.feasible
+        ok[:, 0] = False
+        objective = np.broadcast_to(figures.samples(metric), ok.shape)
+        order = np.where(ok, _objective_order(objective, direction), -np.inf)
+        has = ok.any(axis=1)
+        _remember(figures.memo, key, (thresholds[np.argmax(order, axis=1)[has]], float(has.mean())))
+    chosen, share = figures.memo[key]
+    if not len(chosen):
         return None, 0.0
-    chosen = thresholds[np.argmax(order, axis=1)[has]]
     low, high = percentile_interval(chosen, confidence)
-    return (float(low), float(high)), float(has.mean())
+    return (float(low), float(high)), share
 
 
-def _bands(point: ThresholdCurve, batch: ThresholdCurve, point_outcomes: Outcomes | None,
-           outcomes: Outcomes | None, confidence: float) -> pd.DataFrame:
+def bands(figures: Resampled, confidence: float, *, max_points: int | None = None) -> pd.DataFrame:
     """Per coarse threshold: the point figure and the central interval across resamples (``NAME``,
-    ``NAME_low``, ``NAME_high`` for recall, precision, fpr and, with a scenario, value)."""
-    thresholds = point.thresholds
-    frame = pd.DataFrame({"threshold": np.where(np.isfinite(thresholds), thresholds, np.nan)})
-    series = {"recall": (point.recall, batch.recall), "precision": (point.precision, batch.precision),
-              "fpr": (point.fpr, batch.fpr)}
-    if outcomes is not None and point_outcomes is not None:
-        series["value"] = (point_outcomes.value, outcomes.value)
-    for name, (values, samples) in series.items():
-        frame[name] = values
-        frame[f"{name}_low"], frame[f"{name}_high"] = percentile_interval(np.asarray(samples, dtype=float),
+    ``NAME_low``, ``NAME_high`` for recall, precision, fpr and, with a scenario, value). With
+    ``max_points``, only that many thresholds spread evenly (both ends kept): what a chart draws."""
+    import pandas as pd
+
+    thresholds = figures.bootstrap.thresholds
+    rows = np.arange(len(thresholds))
+    if max_points is not None and len(rows) > max_points:
+        rows = np.unique(np.linspace(0, len(rows) - 1, max_points).astype(np.int64))
+    frame = pd.DataFrame({"threshold": np.where(np.isfinite(thresholds[rows]), thresholds[rows], np.nan)})
+    names = ["recall", "precision", "fpr"] + (["value"] if figures.outcomes is not None else [])
+    for name in names:
+        frame[name] = figures.point(name)[rows]
+        frame[f"{name}_low"], frame[f"{name}_high"] = percentile_interval(figures.samples(name)[:, rows],
                                                                           confidence)
     return frame
 
 
 # -- verdicts at one threshold -----------------------------------------------------------------------------
 
+def verdicts(figures: Resampled, criteria: Criteria, *, threshold: float, choice: Choice,
+             bands: pd.DataFrame | None = None) -> CriteriaResult:
+    """Verdicts, intervals and paired differences at ``threshold``: the resamples at that threshold (see
+    :meth:`Bootstrap.column_at`), the point figures from the model's own cells."""
+    scenario, boot = figures.scenario, figures.bootstrap
+    criteria.check(scenario)
+    column = boot.column_at(threshold)
+    column_outcomes = outcomes_for_curve(column, scenario) if scenario is not None else None
+    exact = boot.exact.take(np.array([boot.exact.index_at(threshold)]))
+    exact_outcomes = outcomes_for_curve(exact, scenario) if scenario is not None else None
+    confidence = criteria.confidence
+    results = []
+    for criterion in criteria.criteria:
+        point_target = figures.point_target(criterion)
+        if criterion.relative_to is not None and point_target / criterion.bound <= 0:
+            raise CriteriaError(f"{criteria.name!r}: {criterion.describe()}: {criterion.relative_to}'s "
+                                f"{criterion.metric} is {point_target / criterion.bound:g}, so a multiple of it "
+                                "means nothing; use an absolute target instead.")
+        if criterion.metric in boot.threshold_free:
+            value = boot.exact_threshold_free[criterion.metric]
+            samples = boot.threshold_free[criterion.metric]
+        else:
+            samples = _figure(criterion.metric, column, column_outcomes, boot)[:, 0]
+            value = float(_figure(criterion.metric, exact, exact_outcomes, boot)[0])
+        target = figures.target(criterion)
+        probability = float(np.mean(criterion.holds(samples, target)))
+        verdict = _verdict(probability, confidence)
+        needed = None if verdict != "uncertain" else _labels_needed(
+            samples, target, value, point_target, confidence, boot.counts.n_rows)
+        results.append(Verdict(criterion=criterion, target=point_target,
+                               value=None if value is None or math.isnan(value) else value,
+                               probability=probability, verdict=verdict, labels_needed=needed))
+    return CriteriaResult(criteria=criteria, threshold=threshold, choice=choice, verdicts=tuple(results),
+                          intervals=_intervals(figures, column, column_outcomes, confidence),
+                          differences=_differences(figures, column_outcomes, confidence),
+                          resamples=boot.resamples, seed=boot.seed, bins=boot.bins, bands=bands)
+
+
+def _interval(samples: np.ndarray, confidence: float) -> list[float]:
+    return [float(x) for x in percentile_interval(np.asarray(samples, dtype=float), confidence)]
+
+
+def _intervals(figures: Resampled, column: ThresholdCurve, outcomes: Outcomes | None,
+               confidence: float) -> dict[str, list[float]]:
+    boot = figures.bootstrap
+    intervals = {key: _interval(np.asarray(getattr(column, key))[:, 0], confidence) for key in POINT_METRICS}
+    for key, samples in boot.threshold_free.items():  # around the exact figure
+        if boot.exact_threshold_free[key] is not None:
+            intervals[key] = _interval(samples, confidence)
+    if outcomes is not None:
+        intervals |= {key: _interval(getattr(outcomes, key)[:, 0], confidence) for key in OUTCOME_KEYS}
+    return intervals
+
+
+def _differences(figures: Resampled, outcomes: Outcomes | None,
+                 confidence: float) -> dict[str, dict[str, list[float]]]:
+    """Per status quo and outcome: the interval of model minus status quo on the same resamples."""
+    if outcomes is None:
+        return {}
+    return {name: {key: _interval(getattr(outcomes, key)[:, 0] - np.asarray(getattr(sq, key))[..., 0],
+                                  confidence) for key in OUTCOME_KEYS}
+            for name, sq in figures.status_quo.items()}
+
+
+# -- one call each, from counts (the bootstrap drawn for it) ---------------------------------------------
+
+def _figures_of(counts: ScoreCounts, scenario: Scenario | None, *, resamples: int, seed: int, bins: int,
+                progress: ProgressCallback | None = None) -> Resampled:
+    boot = build_bootstrap(counts, decisions=decision_columns(scenario), resamples=resamples, seed=seed,
+                           bins=bins, progress=progress)
+    return resampled(boot, scenario)
+
+
+def choose_threshold(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *,
+                     resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                     bins: int = DEFAULT_BAND_BINS) -> tuple[Choice, pd.DataFrame]:
+    """:func:`choose` and :func:`bands` on a bootstrap drawn for this call."""
+    figures = _figures_of(counts, scenario, resamples=resamples, seed=seed, bins=bins)
+    return choose(figures, criteria), bands(figures, criteria.confidence)
+
+
 def judge(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *, threshold: float,
           choice: Choice, bands: pd.DataFrame | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
           bins: int = DEFAULT_BAND_BINS) -> CriteriaResult:
-    """Verdicts, intervals and paired differences at ``threshold`` (cells coarsened to ``bins`` score groups
-    split at the threshold: the cost does not grow with the rows)."""
+    """:func:`verdicts` on a bootstrap drawn for this call (reuse one with :func:`verdicts` instead)."""
     criteria.check(scenario)
-    # The cells the threshold was chosen on, split at this threshold: at a chosen threshold these are the
-    # very same cells and draws, so the verdict repeats the choice's probabilities exactly.
-    few = coarsen(counts, bins, edges=(threshold,))
-    draws = draw(few, resamples=resamples, seed=seed)
-    batch, exact = batch_curve(few, draws), curve_from_counts(counts)
-    index, exact_index = batch.index_at(threshold), exact.index_at(threshold)
-    batch_outcomes, exact_outcomes = _outcomes(batch, scenario), _outcomes(exact, scenario)
-    sq_batch = _status_quo_outcomes(few, draws, scenario, batch) if scenario else {}
-    sq_point = _status_quo_outcomes(counts, None, scenario, exact) if scenario else {}
-    free_samples = _threshold_free_deviations(few, batch, draws)
-    exact_free = _exact_threshold_free(counts)
-    verdicts = []
-    for criterion in criteria.criteria:
-        point_target = _target(criterion, sq_point)
-        if criterion.relative_to is not None and float(np.asarray(point_target) / criterion.bound) <= 0:
-            raise CriteriaError(f"{criteria.name!r}: {criterion.describe()}: {criterion.relative_to}'s "
-                                f"{criterion.metric} is {float(np.asarray(point_target) / criterion.bound):g}, so a "
-                                "multiple of it means nothing; use an absolute target instead.")
-        if criterion.kind == "threshold_free":
-            value = exact_free[criterion.metric]
-            samples = free_samples[criterion.metric] + (value if value is not None else np.nan)
-        else:
-            samples = _figure(criterion.metric, batch, batch_outcomes)[:, index]
-            value = float(_figure(criterion.metric, exact, exact_outcomes)[exact_index])
-        target = _target(criterion, sq_batch)
-        probability = float(np.mean(criterion.holds(samples, target)))
-        point_target = float(np.asarray(point_target))
-        verdict = _verdict(probability, criteria.confidence)
-        needed = None if verdict != "uncertain" else _labels_needed(
-            samples, target, value, point_target, criterion, criteria.confidence, counts.n_rows)
-        verdicts.append(Verdict(criterion=criterion, target=point_target,
-                                value=None if value is None or math.isnan(value) else value,
-                                probability=probability, verdict=verdict, labels_needed=needed))
-    intervals = {key: [float(x) for x in percentile_interval(np.asarray(getattr(batch, key), float)[:, index],
-                                                             criteria.confidence)] for key in POINT_METRICS}
-    for key, deviations in free_samples.items():  # threshold-free figures: their resamples around the exact one
-        point = exact_free[key]
-        if point is not None:
-            intervals[key] = [float(x) for x in percentile_interval(deviations + point, criteria.confidence)]
-    differences: dict[str, dict[str, list[float]]] = {}
-    if batch_outcomes is not None:
-        intervals |= {key: [float(x) for x in percentile_interval(getattr(batch_outcomes, key)[:, index],
-                                                                  criteria.confidence)] for key in OUTCOME_KEYS}
-        for name, sq in sq_batch.items():
-            differences[name] = {key: [float(x) for x in percentile_interval(
-                getattr(batch_outcomes, key)[:, index] - np.asarray(getattr(sq, key))[..., 0] * np.ones(resamples),
-                criteria.confidence)] for key in OUTCOME_KEYS}
-    return CriteriaResult(criteria=criteria, threshold=threshold, choice=choice, verdicts=tuple(verdicts),
-                          intervals=intervals, differences=differences, resamples=resamples, seed=seed, bins=bins,
-                          bands=bands if bands is not None else pd.DataFrame())
+    figures = _figures_of(counts, scenario, resamples=resamples, seed=seed, bins=bins)
+    return verdicts(figures, criteria, threshold=threshold, choice=choice, bands=bands)

@@ -8,33 +8,54 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from metricbridge.counts import ScoreCounts
 from metricbridge.curve import ThresholdCurve, curve_from_counts
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
-    "roc_auc", "average_precision", "brier", "log_loss", "calibration_table", "single_class_warning",
-    "Evaluation", "evaluate_counts",
+    "roc_auc", "average_precision", "roc_auc_of", "average_precision_of", "brier", "log_loss",
+    "calibration_table", "single_class_warning", "Evaluation", "evaluate_counts",
 ]
 
 
+def roc_auc_of(curve: ThresholdCurve) -> np.ndarray:
+    """Area under the ROC curve of a curve or of each curve of a batch (trapezoids, ties as diagonal
+    steps); NaN where a class is missing. The point figure and its bootstrap are both this function."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.trapezoid(curve.recall, curve.fpr, axis=-1), dtype=np.float64)
+
+
+def average_precision_of(curve: ThresholdCurve) -> np.ndarray:
+    """Sum of precision x recall increase over thresholds (no interpolation), per curve of a batch;
+    NaN where there are no positives."""
+    recall = curve.recall
+    gain = np.diff(recall, axis=-1) * np.nan_to_num(curve.precision[..., 1:])
+    return np.where(np.isnan(recall[..., -1]), np.nan, np.nansum(gain, axis=-1))
+
+
+def _figure(values: np.ndarray) -> float | None:
+    value = float(values)
+    return None if math.isnan(value) else value
+
+
 def roc_auc(curve: ThresholdCurve) -> float | None:
-    """Area under the ROC curve (trapezoids, ties as diagonal steps); None without both classes."""
+    """Area under the ROC curve; None without both classes."""
     if curve.positives <= 0 or curve.negatives <= 0:
         return None
-    return float(np.trapezoid(curve.recall, curve.fpr))
+    return _figure(roc_auc_of(curve))
 
 
 def average_precision(curve: ThresholdCurve) -> float | None:
-    """Sum of precision x recall increase over thresholds (no interpolation); None without positives."""
+    """Average precision (scikit-learn's, no interpolation); None without positives."""
     if curve.positives <= 0:
         return None
-    recall_gain = np.diff(curve.recall)
-    return float(np.sum(recall_gain * np.nan_to_num(curve.precision[1:])))
+    return _figure(average_precision_of(curve))
 
 
 def brier(counts: ScoreCounts) -> float | None:
@@ -60,6 +81,8 @@ def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
     default 10 bins no score bin straddles a calibration bin.
     Empty for scores that are not probabilities.
     """
+    import pandas as pd
+
     columns = ["bin_low", "bin_high", "rows", "weight", "mean_score", "observed_rate"]
     if not counts.is_probability:
         return pd.DataFrame(columns=columns)

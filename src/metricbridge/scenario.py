@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from metricbridge.errors import ScenarioError
 from metricbridge.yamlfile import FieldPath, Lines, field_message, read_yaml
 
@@ -77,6 +75,12 @@ class Scenario:
     value: Mapping[str, ItemValue] = field(default_factory=dict)
     status_quo: tuple[StatusQuo, ...] = ()
 
+    def __hash__(self) -> int:
+        # Hashable, so caches key on the scenario itself (no YAML round trip); ``value`` is a dict.
+        return hash((self.volume, self.name, self.item, self.positive, self.action, self.period, self.prevalence,
+                     self.capacity, self.minutes_per_action, self.cost_per_hour, self.currency,
+                     tuple(sorted(self.value.items())), self.status_quo))
+
     def item_value(self, outcome: str) -> ItemValue:
         return self.value.get(outcome, ItemValue())
 
@@ -130,6 +134,8 @@ def scenario_to_yaml(scenario: Scenario) -> str:
     """The YAML form (optional fields left at their defaults are omitted)."""
     data = {key: value for key, value in _as_dict(scenario).items()
             if key in ("volume", "value") or value not in (None, [], {})}
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
-import hashlib
 import json
 import os
 import sys
@@ -27,7 +26,10 @@ from typing import Any
 
 import duckdb
 
+from metricbridge.digests import file_digest, text_digest
 from metricbridge.errors import StoreError
+
+file_hash = file_digest  # the name this module has exported
 
 __all__ = ["Store", "default_db_path", "SCHEMA_VERSION", "RunRecord", "file_hash", "current_user", "STAGES"]
 
@@ -86,14 +88,6 @@ def current_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def file_hash(path: str | Path) -> str:
-    sha = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _now() -> dt.datetime:
@@ -299,7 +293,7 @@ class Store:
 
     # -- datasets -------------------------------------------------------------------------------------------
     def _save_dataset(self, con: duckdb.DuckDBPyConnection, path: Path, name: str) -> str:
-        digest = file_hash(path)
+        digest = file_digest(path)
         if con.execute("SELECT 1 FROM datasets WHERE hash = ?", [digest]).fetchone():
             return digest
         table = f"dataset_{digest[:32]}"  # from the hash: hex only, safe as an identifier
@@ -324,7 +318,7 @@ class Store:
     # -- versions -------------------------------------------------------------------------------------------
     def _scenario_version(self, con: duckdb.DuckDBPyConnection, project_id: str, name: str, text: str,
                           who: str | None) -> str:
-        content = hashlib.sha256(text.encode()).hexdigest()
+        content = text_digest(text)
         found = con.execute("SELECT id FROM scenario_versions WHERE project_id = ? AND content_hash = ?",
                             [project_id, content]).fetchone()
         if found:
@@ -338,7 +332,7 @@ class Store:
 
     def _criteria_version(self, con: duckdb.DuckDBPyConnection, project_id: str, name: str, version: int,
                           text: str, agreed_by: Sequence[str], agreed_on: dt.date | None, who: str | None) -> str:
-        content = hashlib.sha256(text.encode()).hexdigest()
+        content = text_digest(text)
         found = con.execute("SELECT id, content_hash FROM criteria_versions WHERE project_id = ? AND name = ? AND "
                             "version = ?", [project_id, name, version]).fetchone()
         if found and found[1] != content:

@@ -2,106 +2,141 @@
 
 A row bootstrap draws n rows with replacement; counting the draws per ScoreCounts cell is a multinomial
 draw over the cells' row counts, so resampling cells is exactly the row bootstrap, aggregated, and its cost
-grows with the cells, not the rows. Figures at one threshold need only a handful of cells (flagged or not x
-label x status-quo decisions: :func:`collapse`); curve bands and the spread of a chosen threshold use cells
-coarsened to a fixed number of score bins (:func:`coarsen`). Weighted cells keep their weight per row.
+grows with the cells, not the rows. Cells are first coarsened to a fixed number of score groups
+(:func:`coarse_cells`); weighted cells keep their weight and value sums per row.
+
+:class:`Bootstrap` is built once per (counts, recorded-decision columns, resamples, seed, bins): the draws,
+the batch of curves over the coarse thresholds, the status quos' decisions on the same draws and the
+threshold-free figures. Everything criteria and scenarios do with it (verdicts, probabilities, the chosen
+threshold, bands) is arithmetic on these arrays (see judge.py), so changing a target or the confidence never
+draws again. A threshold between two coarse thresholds is judged by splitting the straddling group's drawn
+rows binomially (:meth:`Bootstrap.column_at`), which given the multinomial draw is again exactly the row
+bootstrap.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from metricbridge.counts import CELL_FIELDS, ScoreCounts
-from metricbridge.curve import ThresholdCurve
+from metricbridge.counts import CELL_FIELDS, ScoreCounts, flags
+from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at
+from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
 
-__all__ = ["DEFAULT_RESAMPLES", "DEFAULT_BAND_BINS", "coarsen", "collapse", "draw", "batch_curve",
-           "batch_score_sums", "percentile_interval"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_RESAMPLES", "DEFAULT_BAND_BINS", "Bootstrap", "ProgressCallback", "build_bootstrap",
+           "coarsen", "coarse_cells", "collapse", "draw", "batch_curve", "batch_score_sums", "percentile_interval",
+           "THRESHOLD_FREE_FIGURES"]
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_BAND_BINS = 1000
+THRESHOLD_FREE_FIGURES = ("roc_auc", "average_precision", "brier", "log_loss")
+_DRAW_CHUNK = 100  # resamples drawn at a time, so progress can be reported (the stream is the same)
+
+ProgressCallback = Callable[[float, str], None]
 
 
-def _regroup(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> ScoreCounts:
-    """Cells with their score replaced by ``group_scores`` (one per cell), merged by (score, label, keys)."""
-    frame = counts.to_frame()
-    frame["scores"] = group_scores
-    by = ["scores", "labels", *(f"key:{name}" for name in counts.keys)]
-    merged = frame.groupby(by, sort=True).sum().reset_index()
+# -- cells ---------------------------------------------------------------------------------------------------
+
+def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple[ScoreCounts, np.ndarray]:
+    """Cells with their score replaced by ``group_scores`` (one per cell), merged by (score, label, keys) and
+    sorted so; with each input cell's index among the merged cells."""
+    codes = [np.unique(group_scores, return_inverse=True)[1], counts.labels.astype(np.int64)]
+    codes += [np.unique(values, return_inverse=True)[1] for values in counts.keys.values()]
+    combined = np.zeros(counts.cells, dtype=np.int64)
+    for code in codes:
+        combined = combined * (int(code.max()) + 1 if len(code) else 1) + code
+    unique, merged_of = np.unique(combined, return_inverse=True)
+    first = np.zeros(len(unique), dtype=np.int64)
+    first[merged_of[::-1]] = np.arange(counts.cells)[::-1]  # a representative input cell of each merged one
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(merged_of, weights=values, minlength=len(unique))
+
     return ScoreCounts(
-        **{name: merged[name].to_numpy() for name in CELL_FIELDS},
+        scores=group_scores[first], labels=counts.labels[first], rows=total(counts.rows).astype(np.int64),
+        weights=total(counts.weights), **{name: total(counts.raw_sum(name)) for name in CELL_FIELDS[4:]},
         score_min=counts.score_min, score_max=counts.score_max, mode="binned" if mode == "binned" else "exact",
-        bins=counts.bins, keys={k: merged[f"key:{k}"].to_numpy() for k in counts.keys},
-        sums={k: merged[f"sum:{k}"].to_numpy() for k in counts.sums})
+        bins=counts.bins, keys={k: v[first] for k, v in counts.keys.items()},
+        sums={k: total(v) for k, v in counts.sums.items()}), merged_of
 
 
-def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: tuple[float, ...] = ()) -> ScoreCounts:
-    """At most ``bins`` score groups of about equal row counts (plus a split at each of ``edges``); a
-    group's score is its lowest score, so flagging at it flags exactly the groups above, as in binned
-    counting, and flagging at an edge is exact."""
+def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *,
+                 edges: Sequence[float] = ()) -> tuple[ScoreCounts, np.ndarray]:
+    """At most ``bins`` score groups of about equal row counts (plus a split at each of ``edges``), and the
+    index of each input cell's coarse cell. A group's score is its lowest score, so flagging at it flags
+    exactly the groups above, as in binned counting, and flagging at an edge is exact. Counts with few
+    enough distinct scores are returned as they are."""
     scores = np.unique(counts.scores)
     if len(scores) <= bins:
-        return counts
-    rows_per_score = np.bincount(np.searchsorted(scores, counts.scores), weights=counts.rows, minlength=len(scores))
+        return counts, np.arange(counts.cells)
+    position = np.searchsorted(scores, counts.scores)
+    rows_per_score = np.bincount(position, weights=counts.rows, minlength=len(scores))
     share = np.cumsum(rows_per_score) / rows_per_score.sum()
     group = np.minimum((share * bins).astype(np.int64), bins - 1)
     for edge in edges:  # groups are runs of sorted scores: a split adds one boundary
-        group = group * 2 + (scores >= edge)
-    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        group = group * 2 + flags(scores, edge)
+    starts = np.flatnonzero(np.r_[True, np.diff(group) != 0])
     group_of_score = np.cumsum(np.isin(np.arange(len(scores)), starts)) - 1
-    cell_group = group_of_score[np.searchsorted(scores, counts.scores)]
-    return _regroup(counts, scores[starts][cell_group], mode="binned")
+    return _group(counts, scores[starts][group_of_score[position]], mode="binned")
+
+
+def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: Sequence[float] = ()) -> ScoreCounts:
+    """The coarse cells of :func:`coarse_cells` alone."""
+    return coarse_cells(counts, bins, edges=edges)[0]
 
 
 def collapse(counts: ScoreCounts, threshold: float) -> ScoreCounts:
-    """Two score groups: flagged at ``threshold`` (score >= threshold) and not; the handful of cells that
-    every figure at one threshold needs."""
-    flagged = counts.scores >= threshold
+    """Two score groups: flagged at ``threshold`` and not; the handful of cells that every figure at one
+    threshold needs."""
+    flagged = flags(counts.scores, threshold)
     below = counts.scores[~flagged]
     low = float(below.min()) if len(below) else threshold - 1.0
-    return _regroup(counts, np.where(flagged, threshold, low), mode=counts.mode)
+    return _group(counts, np.where(flagged, threshold, low), mode=counts.mode)[0]
 
 
-def draw(counts: ScoreCounts, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
-    """Row counts per cell for each resample: shape (resamples, cells), each row summing to n_rows."""
+# -- draws ---------------------------------------------------------------------------------------------------
+
+def draw(counts: ScoreCounts, *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+         progress: ProgressCallback | None = None) -> np.ndarray:
+    """Row counts per cell for each resample: shape (resamples, cells), each row summing to n_rows.
+
+    Drawn in chunks of resamples from one generator (the same stream as one call), reporting progress."""
     rng = np.random.default_rng(seed)
     total = counts.n_rows
     if total == 0:
         return np.zeros((resamples, counts.cells), dtype=np.int64)
-    return rng.multinomial(total, counts.rows / total, size=resamples)
+    shares = counts.rows / total
+    parts = []
+    for start in range(0, resamples, _DRAW_CHUNK):
+        parts.append(rng.multinomial(total, shares, size=min(_DRAW_CHUNK, resamples - start)))
+        if progress is not None:
+            progress((start + len(parts[-1])) / resamples, f"drawing {resamples:,} resamples")
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _per_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.divide(values, rows, out=np.zeros(len(values)), where=rows > 0)
 
 
+def _drawn(counts: ScoreCounts, draws: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each cell's weight and value sums in each resample: its drawn rows times its figures per row
+    (the drawn rows themselves when every row weighs 1)."""
+    per_row = _per_row(counts.weights, counts.rows)
+    weights = draws if bool(np.all(per_row == 1.0)) else draws * per_row
+    return weights, {name: draws * _per_row(sums, counts.rows) for name, sums in counts.sums.items()}
+
+
 def batch_curve(counts: ScoreCounts, draws: np.ndarray) -> ThresholdCurve:
-    """One ThresholdCurve per resample, stacked on a leading axis (thresholds shared: the cells' scores).
-
-    Weighted counts and value sums of a cell scale with its drawn rows (its weight and sums per row).
-    """
-    thresholds = np.unique(counts.scores)[::-1]
-    position = len(thresholds) - np.searchsorted(thresholds[::-1], counts.scores)  # 1-based; 0 = flag nothing
-    resamples, width = draws.shape[0], len(thresholds) + 1
-    flat = (np.arange(resamples)[:, None] * width + position[None, :]).ravel()
-
-    def cumulated(per_row: np.ndarray, label: int) -> np.ndarray:
-        weights = (draws * (per_row * (counts.labels == label))[None, :]).ravel()
-        sums = np.bincount(flat, weights=weights, minlength=resamples * width).reshape(resamples, width)
-        return np.cumsum(sums, axis=1)
-
-    weight = _per_row(counts.weights, counts.rows)
-    tp, fp = cumulated(weight, 1), cumulated(weight, 0)
-    value_tp, value_fp, totals = {}, {}, {}
-    for name, sums in counts.sums.items():
-        value_tp[name], value_fp[name] = cumulated(_per_row(sums, counts.rows), 1), cumulated(_per_row(
-            sums, counts.rows), 0)
-        totals[name] = (value_tp[name][:, -1:], value_fp[name][:, -1:])
-    return ThresholdCurve(thresholds=np.r_[np.inf, thresholds], tp=tp, fp=fp, positives=tp[:, -1:],
-                          negatives=fp[:, -1:], mode=counts.mode, value_tp=value_tp, value_fp=value_fp,
-                          value_totals=totals)
+    """One ThresholdCurve per resample, stacked on a leading axis (thresholds shared: the cells' scores)."""
+    weights, sums = _drawn(counts, draws)
+    return cumulate(counts, weights=weights, sums=sums)
 
 
 def batch_score_sums(counts: ScoreCounts, draws: np.ndarray) -> dict[str, np.ndarray]:
@@ -114,14 +149,173 @@ def batch_score_sums(counts: ScoreCounts, draws: np.ndarray) -> dict[str, np.nda
 
 
 def percentile_interval(samples: np.ndarray, confidence: float, axis: int = 0) -> np.ndarray:
-    """Central interval holding ``confidence`` of the resamples (NaN resamples ignored): [low, high]."""
+    """Central interval holding ``confidence`` of the resamples along ``axis`` (NaN resamples ignored):
+    [low, high]. Columns without NaN take numpy's vectorized percentile; only the others go one by one."""
     tail = (1 - confidence) / 2 * 100
+    quantiles = [tail, 100 - tail]
+    values = np.moveaxis(np.asarray(samples, dtype=np.float64), axis, 0)
+    missing = np.isnan(values).any(axis=0)
+    if not np.any(missing):
+        return np.percentile(values, quantiles, axis=0)
+    out = np.empty((2, *values.shape[1:]))
+    if values.ndim == 1:
+        out[:] = _nan_percentile(values, quantiles)
+        return out
+    out[:, ~missing] = np.percentile(values[:, ~missing], quantiles, axis=0)
+    out[:, missing] = _nan_percentile(values[:, missing], quantiles)
+    return out
+
+
+def _nan_percentile(values: np.ndarray, quantiles: list[float]) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (undefined everywhere) stays NaN
-        return np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
+        return np.nanpercentile(values, quantiles, axis=0)
 
 
 def band_frame(thresholds: np.ndarray, samples: np.ndarray, confidence: float, name: str) -> pd.DataFrame:
     """Long form of a band: threshold, low, high of ``name`` across resamples (axis 0)."""
+    import pandas as pd
+
     low, high = percentile_interval(samples, confidence)
     return pd.DataFrame({"threshold": thresholds, f"{name}_low": low, f"{name}_high": high})
+
+
+# -- the bootstrap of one model ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Bootstrap:
+    """The resampled figures of one model, computed once and shared by choosing and judging.
+
+    ``curve`` is the batch of curves (resamples on the leading axis) over the coarse thresholds, ``point``
+    the coarse cells' own curve and ``exact`` the model's own; ``decisions`` holds, per recorded-decision
+    column, the batch curve of those 0/1 decisions on the same draws (and ``decisions_point`` the data's);
+    ``threshold_free`` the resampled ROC AUC, average precision, Brier score and log loss, centred on the
+    exact figures in ``exact_threshold_free`` (coarse cells blur AUC and AP by ~1e-4; the spread is what
+    the resamples carry).
+    """
+
+    counts: ScoreCounts
+    cells: ScoreCounts
+    coarse_of: np.ndarray
+    draws: np.ndarray
+    curve: ThresholdCurve
+    point: ThresholdCurve
+    exact: ThresholdCurve
+    decisions: Mapping[str, ThresholdCurve]
+    decisions_point: Mapping[str, ThresholdCurve]
+    threshold_free: Mapping[str, np.ndarray]
+    exact_threshold_free: Mapping[str, float | None]
+    resamples: int
+    seed: int
+    bins: int
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # figures under a scenario (judge.py)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """The coarse thresholds, flag-nothing first."""
+        return self.curve.thresholds
+
+    def column_at(self, threshold: float) -> ThresholdCurve:
+        """The batch curve at one threshold (a single point per resample).
+
+        On a coarse threshold it is that column; between two, the coarse group straddling the threshold has
+        its drawn rows split binomially between the part at or above the threshold and the rest (with a
+        generator seeded by the seed and the threshold, so the same threshold always gives the same split).
+        """
+        thresholds = self.curve.thresholds
+        j = index_at(thresholds, threshold)
+        if thresholds[j] == threshold or j == len(thresholds) - 1:
+            return self.curve.take(np.array([j]))
+        above = self._cells_above_in_group(threshold, upper=float(thresholds[j]))
+        extra = self._split(above, threshold)
+        base = self.curve.take(np.array([j]))
+        return ThresholdCurve(
+            thresholds=np.array([threshold]), tp=base.tp + extra["tp"], fp=base.fp + extra["fp"],
+            positives=base.positives, negatives=base.negatives, mode=base.mode,
+            value_tp={k: v + extra[f"tp:{k}"] for k, v in base.value_tp.items()},
+            value_fp={k: v + extra[f"fp:{k}"] for k, v in base.value_fp.items()}, value_totals=base.value_totals)
+
+    def _cells_above_in_group(self, threshold: float, *, upper: float) -> np.ndarray:
+        """The model's cells with threshold <= score < upper: the flagged part of the straddling group."""
+        scores = self.counts.scores
+        return np.flatnonzero(flags(scores, threshold) & (scores < upper))
+
+    def _split(self, above: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+        """Per resample, the weight and value sums of the drawn rows that fall in ``above`` (cells of the
+        model), shape (resamples, 1) each."""
+        counts, cells = self.counts, self.cells
+        coarse = self.coarse_of[above]
+
+        def per_coarse(values: np.ndarray) -> np.ndarray:
+            return np.bincount(coarse, weights=values[above], minlength=cells.cells)
+
+        rows_above = per_coarse(counts.rows.astype(np.float64))
+        touched = np.flatnonzero(rows_above > 0)
+        bits = int(np.float64(threshold).view(np.uint64))
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 9, bits >> 32, bits & 0xFFFFFFFF]))
+        share = np.minimum(rows_above[touched] / cells.rows[touched], 1.0)
+        drawn = rng.binomial(self.draws[:, touched], share).astype(np.float64)
+        positive = cells.labels[touched] == 1
+
+        def added(values: np.ndarray, label: np.ndarray) -> np.ndarray:
+            per_row = _per_row(per_coarse(values)[touched], rows_above[touched]) * label
+            return (drawn @ per_row)[:, None]
+
+        extra = {"tp": added(counts.weights, positive), "fp": added(counts.weights, ~positive)}
+        for name, sums in counts.sums.items():
+            extra[f"tp:{name}"], extra[f"fp:{name}"] = added(sums, positive), added(sums, ~positive)
+        return extra
+
+
+def _threshold_free(cells: ScoreCounts, curve: ThresholdCurve, draws: np.ndarray,
+                    exact: Mapping[str, float | None]) -> dict[str, np.ndarray]:
+    """ROC AUC, AP, Brier and log loss per resample of the coarse cells, moved by the gap between the exact
+    figure and the coarse cells' own, so the resamples centre on the exact figure."""
+    samples = {"roc_auc": roc_auc_of(curve), "average_precision": average_precision_of(curve)}
+    if cells.is_probability:
+        sums = batch_score_sums(cells, draws)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            samples |= {"brier": sums["brier"] / sums["n"], "log_loss": sums["log_loss"] / sums["n"]}
+    else:
+        samples |= {"brier": np.full(len(draws), np.nan), "log_loss": np.full(len(draws), np.nan)}
+    coarse = _threshold_free_point(cells)
+
+    def known(value: float | None) -> float:
+        return np.nan if value is None else value
+
+    return {k: v - known(coarse[k]) + known(exact[k]) for k, v in samples.items()}
+
+
+def _threshold_free_point(counts: ScoreCounts) -> dict[str, float | None]:
+    curve = curve_from_counts(counts)
+    return {"roc_auc": roc_auc(curve), "average_precision": average_precision(curve), "brier": brier(counts),
+            "log_loss": log_loss(counts)}
+
+
+def build_bootstrap(counts: ScoreCounts, *, decisions: Sequence[str] = (), resamples: int = DEFAULT_RESAMPLES,
+                    seed: int = 0, bins: int = DEFAULT_BAND_BINS,
+                    progress: ProgressCallback | None = None) -> Bootstrap:
+    """Draw ``resamples`` bootstraps of ``counts`` coarsened to ``bins`` score groups, and compute every
+    resampled figure that does not depend on a scenario or criteria. ``decisions`` names the key columns
+    holding a status quo's recorded 0/1 decisions, resampled jointly with the model."""
+    def report(fraction: float, what: str) -> None:
+        if progress is not None:
+            progress(fraction, what)
+
+    cells, coarse_of = coarse_cells(counts, bins)
+    draws = draw(cells, resamples=resamples, seed=seed,
+                 progress=None if progress is None else lambda f, what: progress(0.7 * f, what))
+    report(0.7, "resampling the curves")
+    weights, sums = _drawn(cells, draws)
+    curve = cumulate(cells, weights=weights, sums=sums)
+    decided = {column: cumulate(cells.decided_by(column), weights=weights, sums=sums) for column in decisions}
+    report(0.9, "resampling AUC, Brier and log loss")
+    exact_free = _threshold_free_point(counts)
+    result = Bootstrap(
+        counts=counts, cells=cells, coarse_of=coarse_of, draws=draws, curve=curve,
+        point=curve_from_counts(cells), exact=curve_from_counts(counts), decisions=decided,
+        decisions_point={column: curve_from_counts(counts.decided_by(column)) for column in decisions},
+        threshold_free=_threshold_free(cells, curve, draws, exact_free), exact_threshold_free=exact_free,
+        resamples=resamples, seed=seed, bins=bins)
+    report(1.0, "resampled")
+    return result

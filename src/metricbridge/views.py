@@ -37,7 +37,7 @@ def comparison_frame(report: EvaluationReport, model: str, threshold: float) -> 
     return pd.DataFrame(rows)
 
 
-def deployment_pr(report: EvaluationReport, model: str, *, max_points: int = 600) -> pd.DataFrame:
+def deployment_pr(report: EvaluationReport, model: str, *, max_points: int = 500) -> pd.DataFrame:
     """The model's precision and recall, precision at the deployment's prevalence, at the thresholds its
     downsampled curve keeps (the corners survive)."""
     outcomes = report.outcomes[model]
@@ -94,7 +94,7 @@ def matches_frame(report: EvaluationReport, model: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def outcome_curve(report: EvaluationReport, model: str, *, max_points: int = 600) -> pd.DataFrame:
+def outcome_curve(report: EvaluationReport, model: str, *, max_points: int = 500) -> pd.DataFrame:
     """``Outcomes.to_frame()`` thinned for drawing: evenly spread points plus both ends and the best one."""
     outcomes = report.outcomes[model]
     count = len(outcomes.thresholds)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from metricbridge.errors import MetricBridgeError
+
+if TYPE_CHECKING:  # PyYAML is imported when a file is read, not with the types that use it
+    import yaml
 
 __all__ = ["FieldPath", "Lines", "read_yaml", "field_message"]
 
@@ -23,6 +24,8 @@ class Lines:
             self._walk(node, ())
 
     def _walk(self, node: yaml.Node, path: FieldPath) -> None:
+        import yaml
+
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -50,6 +53,8 @@ def read_yaml(source: str | Path, text: str | None, error: type[MetricBridgeErro
         str, Any, Lines]:
     """(name for messages, data, lines) of a YAML file (or ``text`` named ``source``); ``error`` for any
     problem, naming the file and line. Only plain YAML is read (safe loader: nothing is executed)."""
+    import yaml
+
     name = Path(source).name if text is None else str(source)
     if text is None:
         try:

@@ -57,6 +57,11 @@ def _bands(frame) -> dict:
     return {column: _plain(frame[column].iloc[rows].tolist()) for column in frame.columns}
 
 
+def _report_bands(report, model: str):
+    """A model's bands: ``report.bands(model)`` since issue 9, the verdicts' ``bands`` before."""
+    return report.bands(model) if hasattr(report, "bands") else report.verdicts[model].bands
+
+
 def random_case(seed: int, n: int, weighted: bool) -> dict:
     from metricbridge import counts_from_arrays
     from metricbridge.criteria import load_criteria
@@ -89,7 +94,7 @@ def demo_case(data: str, name: str, off_grid: tuple[float, ...]) -> dict:
     report = evaluate_file(ROOT / "data" / data, scenario=load_scenario(ROOT / "data" / "scenarios" / name),
                            criteria=load_criteria(ROOT / "data" / "criteria" / name))
     case = {"report": _plain(report.to_dict()),
-            "bands": {m: _bands(r.bands) for m, r in report.verdicts.items()}, "off_grid": {}}
+            "bands": {m: _bands(_report_bands(report, m)) for m in report.verdicts}, "off_grid": {}}
     for threshold in off_grid:
         judged = report.judged_at(threshold)
         case["off_grid"][str(threshold)] = {
