@@ -1,13 +1,24 @@
-"""Altair charts: pure functions ``(data, *, options) -> alt.Chart`` over long-form frames.
+"""Charts: pure functions ``(data, *, options) -> Chart`` over long-form frames.
 
-Curves are downsampled before drawing (Altair refuses more than 5,000 rows, and a browser slows long before
-that) with :meth:`ThresholdCurve.downsample`, which keeps the corners.
+A :class:`Chart` is a Vega-Lite template whose layers read named data sources, plus the small frames bound to
+those names. The template (marks, encodings, titles, scales, legends) is written with Altair once per distinct
+set of options, validated and converted once, and cached; a rerun with new numbers (a threshold move, another
+scenario value) only builds the frames. So everything that moves with the numbers (the threshold rule, the
+markers, the base rate, the capacity band) is data, and only what a user names (a currency, a period, the
+status quos) is an option of a template.
+
+Curves are downsampled before drawing (a browser slows long before Altair's 5,000-row limit) with
+:meth:`ThresholdCurve.downsample`, which keeps the corners, to at most :data:`MAX_CURVE_POINTS` points.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Literal
 
 import altair as alt
 import numpy as np
@@ -16,110 +27,270 @@ import pandas as pd
 from metricbridge.metrics import Evaluation, calibration_table
 
 __all__ = [
-    "curves_frame", "operating_points", "roc_chart", "pr_chart", "metrics_chart", "calibration_chart",
-    "calibration_frame", "MAX_CURVE_POINTS", "METRIC_LABELS",
+    "Chart", "curves_frame", "operating_points", "roc_chart", "pr_chart", "metrics_chart", "calibration_chart",
+    "calibration_frame", "outcomes_chart", "breakdown_chart", "comparison_chart", "break_even_chart",
+    "tornado_chart", "feasibility_chart", "progress_chart", "icon_array_chart", "to_svg", "to_png",
+    "MAX_CURVE_POINTS", "METRIC_LABELS", "DEFAULT_METRICS", "ICON_COLORS",
 ]
 
-MAX_CURVE_POINTS = 600
+MAX_CURVE_POINTS = 500
 METRIC_LABELS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "flag_rate": "Share flagged",
                  "specificity": "Specificity", "fpr": "False-alarm rate", "accuracy": "Accuracy", "mcc": "MCC",
                  "balanced_accuracy": "Balanced accuracy"}
+DEFAULT_METRICS = ("precision", "recall", "f1", "flag_rate")  # what metrics_chart draws unless told
+_CURVE_COLUMNS = ("fpr", "recall", "precision")  # what the ROC and precision-recall charts read
 _HEIGHT = 380  # width follows the page column
+_TEMPLATES = 256  # distinct option sets kept per chart kind (options carry user text: keep the cache bounded)
+# Altair's default theme: the view size that exported files (SVG, PNG) had when the spec came from Altair's
+# own to_dict(). st.altair_chart leaves it out (it switches to the "none" theme), so templates leave it out too.
+_EXPORT_CONFIG: Mapping[str, Any] = MappingProxyType({"view": {"continuousWidth": 300, "continuousHeight": 300}})
 LegendCorner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Chart:
+    """A Vega-Lite chart: a cached ``template`` whose layers read named data sources, and the ``data``
+    frames bound to those names (only the columns the layers use).
+
+    The template is shared by every chart built with the same options: treat it as read-only (:meth:`spec`
+    and :meth:`to_dict` hand out copies).
+    """
+
+    template: Mapping[str, Any]
+    data: Mapping[str, pd.DataFrame]
+
+    def spec(self) -> dict[str, Any]:
+        """The spec for ``st.vega_lite_chart``: the template with the frames as its ``datasets`` (Streamlit
+        sends frames as Arrow, not JSON)."""
+        return {**copy.deepcopy(dict(self.template)), "datasets": dict(self.data)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole Vega-Lite spec as JSON-ready values, as Altair's ``to_dict()`` gives it: datasets as
+        records (NaN and inf as None) and Altair's default view size; for vl-convert and tests."""
+        return {"config": copy.deepcopy(dict(_EXPORT_CONFIG)), **copy.deepcopy(dict(self.template)),
+                "datasets": {name: alt.to_values(frame)["values"] for name, frame in self.data.items()}}
+
+
+def _template(chart: alt.TopLevelMixin) -> Mapping[str, Any]:
+    """The chart validated and converted once; it reads only named data, so the frames stay out of it."""
+    spec = chart.to_dict()
+    spec.pop("config", None)  # the theme's, added back by Chart.to_dict()
+    if "datasets" in spec:
+        raise AssertionError("a chart template must read named data sources only")
+    return MappingProxyType(spec)
 
 
 def _layer(*layers: alt.Chart) -> alt.LayerChart:
     return alt.LayerChart(layer=list(layers))
 
 
+def _named(name: str) -> alt.Chart:
+    return alt.Chart(alt.NamedData(name))
+
+
 def _finite(frame: pd.DataFrame) -> pd.DataFrame:
-    """inf (the flag-nothing point) is no JSON number: show it as an empty threshold."""
-    return frame.replace([np.inf, -np.inf], np.nan)
+    """inf (the flag-nothing point) is no JSON number: show it as an empty threshold. (Only the float columns
+    holding an inf are rewritten: ``DataFrame.replace`` over every column costs milliseconds a chart.)"""
+    infinite = {}
+    for column, dtype in frame.dtypes.items():
+        if dtype.kind == "f":
+            values = frame[column].to_numpy()
+            if np.isinf(values).any():
+                infinite[str(column)] = np.where(np.isinf(values), np.nan, values)
+    return frame.assign(**infinite) if infinite else frame
 
 
-def curves_frame(evaluations: Sequence[Evaluation], *, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
-    """Every model's curve, downsampled, in long form with a ``model`` column."""
-    parts = []
+def _columns(frame: pd.DataFrame, columns: Sequence[str], *, defined: str | None = None) -> pd.DataFrame:
+    """Only the columns a chart reads (each once), without the rows where ``defined`` is missing, numbered
+    from 0. (Built from the columns' arrays: ``.loc`` and ``dropna`` cost a few times more.)"""
+    arrays = {column: frame[column].array for column in dict.fromkeys(columns)}
+    if defined is not None:
+        kept = frame[defined].notna().to_numpy()
+        arrays = {column: array[kept] for column, array in arrays.items()}
+    return pd.DataFrame(arrays)
+
+
+def _evenly(count: int, max_points: int) -> np.ndarray:
+    """Indices of at most ``max_points`` of ``count`` rows, spread evenly, first and last included."""
+    return np.unique(np.linspace(0, count - 1, max_points).astype(int))
+
+
+def _several(frame: pd.DataFrame) -> bool:
+    return bool(frame["model"].nunique() > 1)
+
+
+def curves_frame(evaluations: Sequence[Evaluation], *, max_points: int = MAX_CURVE_POINTS,
+                 metrics: Sequence[str] = DEFAULT_METRICS) -> pd.DataFrame:
+    """Every model's curve, downsampled to at most ``max_points`` points that keep its corners and both
+    ends, in long form: ``model``, ``threshold`` (NaN for flag-nothing), ``fpr``, ``recall``, ``precision``
+    and the ``metrics`` that :func:`metrics_chart` is to draw."""
+    columns = list(dict.fromkeys([*_CURVE_COLUMNS, *metrics]))
+    models: list[np.ndarray] = []
+    thresholds: list[np.ndarray] = []
+    figures: dict[str, list[np.ndarray]] = {column: [] for column in columns}
     for evaluation in evaluations:
-        frame = evaluation.curve.downsample(max_points).to_frame()
-        frame.insert(0, "model", evaluation.name)
-        parts.append(frame)
-    return _finite(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
+        curve = evaluation.curve.downsample(max_points)
+        if len(curve.thresholds) > max_points:  # downsample() promises "about" max_points
+            curve = curve.take(_evenly(len(curve.thresholds), max_points))
+        models.append(np.full(len(curve.thresholds), evaluation.name, dtype=object))
+        thresholds.append(np.where(np.isfinite(curve.thresholds), curve.thresholds, np.nan))
+        for column in columns:
+            figures[column].append(getattr(curve, column))
+    if not models:
+        return pd.DataFrame(columns=["model", "threshold", *columns])
+    return _finite(pd.DataFrame({"model": np.concatenate(models), "threshold": np.concatenate(thresholds),
+                                 **{column: np.concatenate(arrays) for column, arrays in figures.items()}}))
 
 
 def operating_points(evaluations: Sequence[Evaluation]) -> pd.DataFrame:
-    """Each model's point at its threshold, for the markers."""
-    rows = [{"model": e.name, "threshold": e.threshold, **e.at_threshold} for e in evaluations]
-    return _finite(pd.DataFrame(rows))
+    """Each model's point at its threshold, for the markers: ``model``, ``threshold``, ``fpr``, ``recall``,
+    ``precision``."""
+    rows = []
+    for evaluation in evaluations:
+        point = evaluation.at_threshold  # computed on each access
+        rows.append({"model": evaluation.name, "threshold": evaluation.threshold,
+                     **{column: point[column] for column in _CURVE_COLUMNS}})
+    return _finite(pd.DataFrame(rows, columns=["model", "threshold", *_CURVE_COLUMNS]))
 
 
-def _model_color(frame: pd.DataFrame, corner: LegendCorner = "bottom-right") -> alt.Color:
+# -- pieces of templates ------------------------------------------------------------------------------------
+
+def _model_color(several: bool, corner: LegendCorner = "bottom-right") -> alt.Color:
     """Colour by model, with the legend inside the plot (a legend below would squeeze the plot)."""
-    legend = alt.Legend(orient=corner, fillColor="white", padding=6) if frame["model"].nunique() > 1 else None
+    legend = alt.Legend(orient=corner, fillColor="white", padding=6) if several else None
     return alt.Color("model:N", title="Model", legend=legend)
 
 
-def _marker(points: pd.DataFrame, x: str, y: str) -> alt.Chart:
-    return alt.Chart(points).mark_point(size=140, filled=True, stroke="black", strokeWidth=1.5).encode(
+def _marker(x: str, y: str) -> alt.Chart:
+    """Each model's operating point, from the ``points`` source."""
+    return _named("points").mark_point(size=140, filled=True, stroke="black", strokeWidth=1.5).encode(
         x=f"{x}:Q", y=f"{y}:Q", color=alt.Color("model:N", legend=None),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip(f"{x}:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".3f")])
 
 
-def roc_chart(curves: pd.DataFrame, *, points: pd.DataFrame, bands: pd.DataFrame | None = None) -> alt.LayerChart:
-    """ROC curve per model, the chance diagonal, a marker at each model's threshold, and with ``bands`` (the
-    bootstrap's, of one model) the interval of recall shaded beneath."""
-    base = alt.Chart(curves).mark_line(interpolate="linear").encode(
+def _band_mark(x: str, figure: str) -> alt.Chart:
+    """A shaded band of ``figure`` between its resample interval, drawn against the point value of ``x``
+    (as the curves are), from the ``band`` source, to lay under a curve chart."""
+    return _named("band").mark_area(opacity=0.25, color="#1f77b4", interpolate="linear").encode(
+        x=f"{x}:Q", y=f"{figure}_low:Q", y2=f"{figure}_high:Q",
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}_low:Q", format=".3f"),
+                 alt.Tooltip(f"{figure}_high:Q", format=".3f")])
+
+
+def _band_frame(bands: pd.DataFrame, *, x: str, figure: str, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """The rows of ``bands`` that :func:`_band_mark` draws (those with ``x`` and both ends of the interval),
+    at most ``max_points`` of them spread evenly."""
+    columns = list(dict.fromkeys([x, f"{figure}_low", f"{figure}_high", "threshold"]))
+    values = {column: bands[column].to_numpy(dtype=float) for column in columns}
+    kept = np.flatnonzero(np.isfinite(values[x]) & np.isfinite(values[f"{figure}_low"])
+                          & np.isfinite(values[f"{figure}_high"]))
+    if len(kept) > max_points:
+        kept = kept[_evenly(len(kept), max_points)]
+    return _finite(pd.DataFrame({column: array[kept] for column, array in values.items()}))
+
+
+def _diagonal(x: str, y: str) -> pd.DataFrame:
+    return pd.DataFrame({x: [0, 1], y: [0, 1]})
+
+
+# -- curves ---------------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=_TEMPLATES)
+def _roc_template(several: bool, banded: bool, width: int | None) -> Mapping[str, Any]:
+    base = _named("curves").mark_line(interpolate="linear").encode(
         x=alt.X("fpr:Q", title="False-alarm rate (share of negatives flagged)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
-        color=_model_color(curves), order="fpr:Q",
+        color=_model_color(several), order="fpr:Q",
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f")])
-    diagonal = alt.Chart(pd.DataFrame({"fpr": [0, 1], "recall": [0, 1]})).mark_line(
-        strokeDash=[4, 4], color="gray").encode(x="fpr:Q", y="recall:Q")
-    layers = [diagonal, base, _marker(points, "fpr", "recall")]
-    if bands is not None and not bands.empty:
-        layers.insert(0, band_layer(bands, x="fpr", figure="recall"))
-    return _layer(*layers).properties(title="ROC curve", height=_HEIGHT)
+    diagonal = _named("diagonal").mark_line(strokeDash=[4, 4], color="gray").encode(x="fpr:Q", y="recall:Q")
+    layers = [diagonal, base, _marker("fpr", "recall")]
+    if banded:
+        layers.insert(0, _band_mark("fpr", "recall"))
+    chart = _layer(*layers).properties(title="ROC curve", height=_HEIGHT)
+    return _template(chart if width is None else chart.properties(width=width))
 
 
-def pr_chart(curves: pd.DataFrame, *, points: pd.DataFrame, base_rate: float | None = None,
-             bands: pd.DataFrame | None = None) -> alt.LayerChart:
-    """Precision against recall per model, the base rate (a random model), the threshold markers, and with
-    ``bands`` the interval of precision shaded beneath."""
-    defined = curves.dropna(subset=["precision"])
-    line = alt.Chart(defined).mark_line(interpolate="step-after").encode(
+def roc_chart(curves: pd.DataFrame, *, points: pd.DataFrame, bands: pd.DataFrame | None = None,
+              width: int | None = None) -> Chart:
+    """ROC curve per model, the chance diagonal, a marker at each model's threshold, and with ``bands`` (the
+    bootstrap's, of one model) the interval of recall shaded beneath; ``width`` in pixels (default: the
+    page column's, or Altair's 300 in an export)."""
+    banded = bands is not None and not bands.empty
+    data = {"diagonal": _diagonal("fpr", "recall"),
+            "curves": _columns(curves, ["model", "threshold", "fpr", "recall"]),
+            "points": _columns(points, ["model", "threshold", "fpr", "recall"])}
+    if bands is not None and banded:
+        data["band"] = _band_frame(bands, x="fpr", figure="recall")
+    return Chart(template=_roc_template(_several(curves), banded, width), data=data)
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _pr_template(several: bool, base_rate: bool, banded: bool, width: int | None) -> Mapping[str, Any]:
+    line = _named("curves").mark_line(interpolate="step-after").encode(
         x=alt.X("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("precision:Q", title="Precision (share of flags that are positives)",
                 scale=alt.Scale(domain=[0, 1])),
-        color=_model_color(curves, "top-right"), order=alt.Order("threshold:Q", sort="descending"),
+        color=_model_color(several, "top-right"), order=alt.Order("threshold:Q", sort="descending"),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f")])
-    layers: list[alt.Chart] = [line, _marker(points.dropna(subset=["precision"]), "recall", "precision")]
+    layers: list[alt.Chart] = [line, _marker("recall", "precision")]
+    if base_rate:
+        layers.insert(0, _named("base_rate").mark_rule(strokeDash=[4, 4], color="gray").encode(y="precision:Q"))
+    if banded:
+        layers.insert(0, _band_mark("recall", "precision"))
+    chart = _layer(*layers).properties(title="Precision and recall", height=_HEIGHT)
+    return _template(chart if width is None else chart.properties(width=width))
+
+
+def pr_chart(curves: pd.DataFrame, *, points: pd.DataFrame, base_rate: float | None = None,
+             bands: pd.DataFrame | None = None, width: int | None = None) -> Chart:
+    """Precision against recall per model, the base rate (a random model), the threshold markers, and with
+    ``bands`` the interval of precision shaded beneath; ``width`` as :func:`roc_chart`'s."""
+    banded = bands is not None and not bands.empty
+    columns = ["model", "threshold", "recall", "precision"]
+    data = {"curves": _columns(curves, columns, defined="precision"),
+            "points": _columns(points, columns, defined="precision")}
     if base_rate is not None:
-        layers.insert(0, alt.Chart(pd.DataFrame({"precision": [base_rate]})).mark_rule(
-            strokeDash=[4, 4], color="gray").encode(y="precision:Q"))
-    if bands is not None and not bands.empty:
-        layers.insert(0, band_layer(bands, x="recall", figure="precision"))
-    return _layer(*layers).properties(title="Precision and recall", height=_HEIGHT)
+        data["base_rate"] = pd.DataFrame({"precision": [base_rate]})
+    if bands is not None and banded:
+        data["band"] = _band_frame(bands, x="recall", figure="precision")
+    return Chart(template=_pr_template(_several(curves), base_rate is not None, banded, width), data=data)
 
 
-def metrics_chart(curves: pd.DataFrame, *, threshold: float,
-                  metrics: Sequence[str] = ("precision", "recall", "f1", "flag_rate")) -> alt.LayerChart:
-    """Chosen metrics of one model against the threshold, with a rule at the current threshold."""
-    long = curves.dropna(subset=["threshold"]).melt(
-        id_vars=["model", "threshold"], value_vars=list(metrics), var_name="metric", value_name="value")
-    long["metric"] = long["metric"].map(lambda m: METRIC_LABELS.get(m, m))
-    lines = alt.Chart(long).mark_line(interpolate="step-after").encode(
+@lru_cache(maxsize=_TEMPLATES)
+def _metrics_template() -> Mapping[str, Any]:
+    lines = _named("metrics").mark_line(interpolate="step-after").encode(
         x=alt.X("threshold:Q", title="Threshold (flag items with score ≥ threshold)"),
         y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="right")),
         strokeDash=alt.StrokeDash("model:N", legend=None),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("metric:N"), alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("value:Q", format=".3f")])
-    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color="black", strokeWidth=2).encode(
-        x="threshold:Q")
-    return _layer(lines, rule).properties(title="Metrics against threshold", height=280)
+    rule = _named("threshold").mark_rule(color="black", strokeWidth=2).encode(x="threshold:Q")
+    return _template(_layer(lines, rule).properties(title="Metrics against threshold", height=280))
+
+
+def metrics_chart(curves: pd.DataFrame, *, threshold: float, metrics: Sequence[str] = DEFAULT_METRICS) -> Chart:
+    """Chosen metrics of one model against the threshold, with a rule at the current threshold.
+
+    ``curves`` is :func:`curves_frame` made with these ``metrics`` (its default draws the default ones).
+    """
+    missing = [metric for metric in metrics if metric not in curves.columns]
+    if missing:
+        raise ValueError(f"the curves frame has no column {', '.join(missing)}: make it with "
+                         f"curves_frame(..., metrics={tuple(metrics)!r})")
+    kept = curves["threshold"].notna().to_numpy()
+    # long form, one block of rows per metric (as DataFrame.melt gives, at a fraction of its cost)
+    long = pd.DataFrame({
+        "model": np.tile(curves["model"].to_numpy()[kept], len(metrics)),
+        "threshold": np.tile(curves["threshold"].to_numpy()[kept], len(metrics)),
+        "metric": np.repeat([METRIC_LABELS.get(metric, metric) for metric in metrics], int(kept.sum())),
+        "value": np.concatenate([curves[metric].to_numpy(dtype=float)[kept] for metric in metrics]) if metrics
+        else np.empty(0)})
+    return Chart(template=_metrics_template(),
+                 data={"metrics": long, "threshold": pd.DataFrame({"threshold": [threshold]})})
 
 
 def calibration_frame(evaluations: Sequence[Evaluation], *, bins: int = 10) -> pd.DataFrame:
@@ -132,97 +303,135 @@ def calibration_frame(evaluations: Sequence[Evaluation], *, bins: int = 10) -> p
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def calibration_chart(table: pd.DataFrame) -> alt.LayerChart:
-    """Observed share of positives against mean score per bin; the diagonal is perfect calibration."""
-    diagonal = alt.Chart(pd.DataFrame({"mean_score": [0, 1], "observed_rate": [0, 1]})).mark_line(
-        strokeDash=[4, 4], color="gray").encode(x="mean_score:Q", y="observed_rate:Q")
-    points = alt.Chart(table).mark_line(point=True).encode(
+@lru_cache(maxsize=_TEMPLATES)
+def _calibration_template(several: bool) -> Mapping[str, Any]:
+    diagonal = _named("diagonal").mark_line(strokeDash=[4, 4], color="gray").encode(
+        x="mean_score:Q", y="observed_rate:Q")
+    points = _named("bins").mark_line(point=True).encode(
         x=alt.X("mean_score:Q", title="Mean score in the bin (predicted rate)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("observed_rate:Q", title="Share that were positive (observed rate)",
                 scale=alt.Scale(domain=[0, 1])),
-        color=_model_color(table, "top-left"),
+        color=_model_color(several, "top-left"),
         tooltip=[alt.Tooltip("model:N"), alt.Tooltip("bin_low:Q", format=".1f"),
                  alt.Tooltip("bin_high:Q", format=".1f"), alt.Tooltip("rows:Q", format=","),
                  alt.Tooltip("mean_score:Q", format=".3f"), alt.Tooltip("observed_rate:Q", format=".3f")])
-    return _layer(diagonal, points).properties(title="Calibration", height=_HEIGHT)
+    return _template(_layer(diagonal, points).properties(title="Calibration", height=_HEIGHT))
+
+
+def calibration_chart(table: pd.DataFrame) -> Chart:
+    """Observed share of positives against mean score per bin; the diagonal is perfect calibration."""
+    bins = _columns(table, ["model", "bin_low", "bin_high", "rows", "mean_score", "observed_rate"])
+    return Chart(template=_calibration_template(_several(table)),
+                 data={"diagonal": _diagonal("mean_score", "observed_rate"), "bins": bins})
 
 
 # -- outcomes (scenario) -------------------------------------------------------------------------------------
 
-def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None, capacity: float | None,
-                   figure: str = "value", title: str = "Value per period",
-                   bands: pd.DataFrame | None = None) -> alt.LayerChart:
-    """One outcome against the threshold: thresholds over capacity shaded, the best and current marked.
-
-    ``frame`` is ``Outcomes.to_frame()`` (possibly downsampled); the flag-nothing row is left out.
-    """
-    data = _finite(frame).dropna(subset=["threshold"])
-    line = alt.Chart(data).mark_line(interpolate="step-after").encode(
+@lru_cache(maxsize=_TEMPLATES)
+def _outcomes_template(figure: str, title: str, shaded: bool, banded: bool) -> Mapping[str, Any]:
+    line = _named("outcomes").mark_line(interpolate="step-after").encode(
         x=alt.X("threshold:Q", title="Threshold (flag items with score ≥ threshold)"),
         y=alt.Y(f"{figure}:Q", title=title),
         tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}:Q", format=",.1f"),
                  alt.Tooltip("actions:Q", format=",.1f"), alt.Tooltip("feasible:N")])
     layers: list[alt.Chart] = []
-    if capacity is not None and not data["feasible"].all():
-        over = data.loc[~data["feasible"], "threshold"]
-        band = pd.DataFrame({"start": [over.min()], "end": [over.max()], "label": ["over capacity"]})
-        layers.append(alt.Chart(band).mark_rect(color="#f4c7c3", opacity=0.5).encode(
+    if shaded:
+        layers.append(_named("capacity").mark_rect(color="#f4c7c3", opacity=0.5).encode(
             x="start:Q", x2="end:Q", tooltip=[alt.Tooltip("label:N")]))
-    if bands is not None and f"{figure}_low" in bands:
-        layers.append(band_layer(bands, x="threshold", figure=figure))
+    if banded:
+        layers.append(_band_mark("threshold", figure))
     layers.append(line)
+    layers.append(_named("thresholds").mark_rule(strokeWidth=2).encode(
+        x="threshold:Q", strokeDash=alt.StrokeDash("which:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("which:N"), alt.Tooltip("threshold:Q", format=".3f")]))
+    return _template(_layer(*layers).properties(title=title, height=260))
+
+
+def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None, capacity: float | None,
+                   figure: str = "value", title: str = "Value per period",
+                   bands: pd.DataFrame | None = None) -> Chart:
+    """One outcome against the threshold: thresholds over capacity shaded, the best and current marked.
+
+    ``frame`` is ``Outcomes.to_frame()`` (possibly downsampled); the flag-nothing row is left out.
+    """
+    data = _columns(_finite(frame), ["threshold", figure, "actions", "feasible"], defined="threshold")
+    shaded = capacity is not None and not data["feasible"].all()
+    banded = bands is not None and f"{figure}_low" in bands
+    frames: dict[str, pd.DataFrame] = {}
+    if shaded:
+        over = data.loc[~data["feasible"], "threshold"]
+        frames["capacity"] = pd.DataFrame({"start": [over.min()], "end": [over.max()], "label": ["over capacity"]})
+    if bands is not None and banded:
+        frames["band"] = _band_frame(bands, x="threshold", figure=figure)
+    frames["outcomes"] = data
     marks = [{"threshold": threshold, "which": "current"}]
     if best is not None:
         marks.append({"threshold": best, "which": "best within capacity"})
-    layers.append(alt.Chart(pd.DataFrame(marks)).mark_rule(strokeWidth=2).encode(
-        x="threshold:Q", strokeDash=alt.StrokeDash("which:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("which:N"), alt.Tooltip("threshold:Q", format=".3f")]))
-    return _layer(*layers).properties(title=title, height=260)
+    frames["thresholds"] = pd.DataFrame(marks)
+    return Chart(template=_outcomes_template(figure, title, shaded, banded), data=frames)
 
 
-def breakdown_chart(parts: pd.DataFrame, *, currency: str | None) -> alt.Chart:
-    """Where the value comes from: one signed bar per outcome (``part``, ``value``)."""
+@lru_cache(maxsize=_TEMPLATES)
+def _breakdown_template(currency: str | None) -> Mapping[str, Any]:
     unit = f" ({currency})" if currency else ""
-    return alt.Chart(parts).mark_bar().encode(
+    return _template(_named("parts").mark_bar().encode(
         y=alt.Y("part:N", title=None, sort=None),
         x=alt.X("value:Q", title=f"Value per period{unit}"),
         color=alt.condition(alt.datum.value >= 0, alt.value("#2e7d32"), alt.value("#c62828")),
         tooltip=[alt.Tooltip("part:N"), alt.Tooltip("value:Q", format=",.0f")],
-    ).properties(title="Where the value comes from", height=200)
+    ).properties(title="Where the value comes from", height=200))
 
 
-def comparison_chart(long: pd.DataFrame) -> alt.Chart:
-    """Model and status quos side by side: one small panel per figure (``figure``, ``who``, ``amount``)."""
-    order = list(dict.fromkeys(long["who"]))
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("who:N", title=None, sort=order, axis=alt.Axis(labels=False, ticks=False)),
+def breakdown_chart(parts: pd.DataFrame, *, currency: str | None) -> Chart:
+    """Where the value comes from: one signed bar per outcome (``part``, ``value``)."""
+    return Chart(template=_breakdown_template(currency), data={"parts": _columns(parts, ["part", "value"])})
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _comparison_template(order: tuple[str, ...]) -> Mapping[str, Any]:
+    return _template(_named("figures").mark_bar().encode(
+        x=alt.X("who:N", title=None, sort=list(order), axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("amount:Q", title=None, axis=alt.Axis(format="~s")),
-        color=alt.Color("who:N", sort=order, title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color("who:N", sort=list(order), title=None, legend=alt.Legend(orient="top")),
         column=alt.Column("figure:N", title=None, sort=None),
         tooltip=[alt.Tooltip("who:N"), alt.Tooltip("figure:N"), alt.Tooltip("amount:Q", format=",.1f")],
-    ).resolve_scale(y="independent").properties(width=80, height=180)
+    ).resolve_scale(y="independent").properties(width=80, height=180))
 
 
-def break_even_chart(model: pd.DataFrame, bars: pd.DataFrame) -> alt.LayerChart:
-    """The model's precision-recall curve at the deployment's prevalence, and each status quo's bar:
-    above a bar's line, an operating point is worth more than that status quo."""
-    bar_lines = alt.Chart(bars.dropna(subset=["precision"])).mark_line(strokeDash=[5, 3]).encode(
+def comparison_chart(long: pd.DataFrame) -> Chart:
+    """Model and status quos side by side: one small panel per figure (``figure``, ``who``, ``amount``)."""
+    order = tuple(dict.fromkeys(long["who"]))
+    return Chart(template=_comparison_template(order),
+                 data={"figures": _columns(long, ["figure", "who", "amount"])})
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _break_even_template() -> Mapping[str, Any]:
+    bar_lines = _named("bars").mark_line(strokeDash=[5, 3]).encode(
         x="recall:Q", y="precision:Q", color=alt.Color("name:N", title="Break-even with"),
         tooltip=[alt.Tooltip("name:N"), alt.Tooltip("recall:Q", format=".2f"),
                  alt.Tooltip("precision:Q", format=".3f")])
-    curve = alt.Chart(model.dropna(subset=["precision"])).mark_line(color="black").encode(
+    curve = _named("curve").mark_line(color="black").encode(
         x=alt.X("recall:Q", title="Recall (share of positives caught)", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("precision:Q", title="Precision at the deployment's prevalence", scale=alt.Scale(domain=[0, 1])),
         order=alt.Order("recall:Q"),
         tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
                  alt.Tooltip("precision:Q", format=".3f")])
-    return _layer(bar_lines, curve).properties(height=_HEIGHT)
+    return _template(_layer(bar_lines, curve).properties(height=_HEIGHT))
 
 
-def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> alt.LayerChart:
-    """Best value when each input moves -50% and +50%: the widest bars are the assumptions that matter."""
+def break_even_chart(model: pd.DataFrame, bars: pd.DataFrame) -> Chart:
+    """The model's precision-recall curve at the deployment's prevalence, and each status quo's bar:
+    above a bar's line, an operating point is worth more than that status quo."""
+    return Chart(template=_break_even_template(), data={
+        "bars": _columns(bars, ["name", "recall", "precision"], defined="precision"),
+        "curve": _columns(model, ["threshold", "recall", "precision"], defined="precision")})
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _tornado_template(currency: str | None, height: int) -> Mapping[str, Any]:
     unit = f" ({currency})" if currency else ""
-    base = alt.Chart(frame).encode(
+    base = _named("inputs").encode(
         y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)))
     bars = base.mark_bar(color="#90a4ae").encode(
         x=alt.X("low_value:Q", title=f"Best value per period{unit}"), x2="high_value:Q",
@@ -230,59 +439,70 @@ def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> alt.LayerChar
                  alt.Tooltip("high_value:Q", title="at +50%", format=",.0f"),
                  alt.Tooltip("low_threshold:Q", title="best threshold at -50%", format=".3f"),
                  alt.Tooltip("high_threshold:Q", title="best threshold at +50%", format=".3f")])
-    rule = alt.Chart(frame.head(1)).mark_rule(color="black").encode(x="base_value:Q")
-    return _layer(bars, rule).properties(height=max(120, 40 * len(frame)))
+    rule = _named("base").mark_rule(color="black").encode(x="base_value:Q")
+    return _template(_layer(bars, rule).properties(height=height))
 
 
-def feasibility_chart(grid: pd.DataFrame, *, places: pd.DataFrame, model: pd.DataFrame | None = None) -> alt.LayerChart:
-    """Operating points that meet every criterion (green), part of them (shades), or cannot exist (grey);
-    ``places`` marks status quos (``name``, ``recall``, ``precision``); ``model`` is a curve to lay over it."""
-    data = grid.assign(state=np.where(~grid["possible"], "cannot exist at this prevalence",
-                                      np.where(grid["all"], "meets every criterion",
-                                               "misses " + (grid["judged"] - grid["met"]).astype(str))))
-    step = float(np.diff(np.unique(grid["recall"]))[:1].sum() or 0.02)
-    misses = sorted(int(m) for m in (grid["judged"] - grid["met"]).unique() if m > 0)
+def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> Chart:
+    """Best value when each input moves -50% and +50%: the widest bars are the assumptions that matter."""
+    inputs = _columns(frame, ["label", "low_value", "high_value", "low_threshold", "high_threshold"])
+    return Chart(template=_tornado_template(currency, max(120, 40 * len(frame))),
+                 data={"inputs": inputs, "base": _columns(frame.head(1), ["base_value"])})
+
+
+_WARM = ("#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40")
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _feasibility_template(recall_step: float, precision_step: float, misses: tuple[int, ...],
+                          with_model: bool) -> Mapping[str, Any]:
     domain = ["meets every criterion", *(f"misses {m}" for m in misses), "cannot exist at this prevalence"]
-    warm = ["#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40"]
-    colors = ["#4caf50", *(warm[min(m - 1, len(warm) - 1)] for m in misses), "#eeeeee"]
-    cells = alt.Chart(data).mark_rect().encode(
-        x=alt.X("recall:Q", bin=alt.Bin(step=step), title="Recall (share of positives caught)"),
-        y=alt.Y("precision:Q", bin=alt.Bin(step=float(np.diff(np.unique(grid["precision"]))[:1].sum() or 0.02)),
-                title="Precision at the deployment's prevalence"),
+    colors = ["#4caf50", *(_WARM[min(m - 1, len(_WARM) - 1)] for m in misses), "#eeeeee"]
+    cells = _named("cells").mark_rect().encode(
+        x=alt.X("recall:Q", bin=alt.Bin(step=recall_step), title="Recall (share of positives caught)"),
+        y=alt.Y("precision:Q", bin=alt.Bin(step=precision_step), title="Precision at the deployment's prevalence"),
         color=alt.Color("state:N", title=None, legend=alt.Legend(orient="bottom"),
                         scale=alt.Scale(domain=domain, range=colors)),
         tooltip=[alt.Tooltip("recall:Q", format=".2f"), alt.Tooltip("precision:Q", format=".2f"),
                  alt.Tooltip("state:N")])
     layers: list[alt.Chart] = [cells]
-    if model is not None and not model.empty:
-        layers.append(alt.Chart(model.dropna(subset=["precision"])).mark_line(color="black").encode(
+    if with_model:
+        layers.append(_named("model").mark_line(color="black").encode(
             x="recall:Q", y="precision:Q", order=alt.Order("recall:Q")))
-    layers.append(alt.Chart(places).mark_point(size=160, filled=True, color="black", shape="diamond").encode(
+    layers.append(_named("places").mark_point(size=160, filled=True, color="black", shape="diamond").encode(
         x="recall:Q", y="precision:Q", tooltip=[alt.Tooltip("name:N"), alt.Tooltip("recall:Q", format=".2f"),
                                                 alt.Tooltip("precision:Q", format=".2f")]))
-    layers.append(alt.Chart(places).mark_text(dx=8, align="left", fontWeight="bold").encode(
+    layers.append(_named("places").mark_text(dx=8, align="left", fontWeight="bold").encode(
         x="recall:Q", y="precision:Q", text="name:N"))
-    return _layer(*layers).properties(height=_HEIGHT)
+    return _template(_layer(*layers).properties(height=_HEIGHT))
 
 
-def band_layer(bands: pd.DataFrame, *, x: str, figure: str, max_points: int = MAX_CURVE_POINTS) -> alt.Chart:
-    """A shaded band of ``figure`` between its resample interval, drawn against the point value of ``x``
-    (as the curves are), to lay under a curve chart."""
-    data = _finite(bands).dropna(subset=[x, f"{figure}_low", f"{figure}_high"])
-    if len(data) > max_points:
-        data = data.iloc[np.unique(np.linspace(0, len(data) - 1, max_points).astype(int))]
-    return alt.Chart(data).mark_area(opacity=0.25, color="#1f77b4", interpolate="linear").encode(
-        x=f"{x}:Q", y=f"{figure}_low:Q", y2=f"{figure}_high:Q",
-        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip(f"{figure}_low:Q", format=".3f"),
-                 alt.Tooltip(f"{figure}_high:Q", format=".3f")])
+def _grid_step(values: pd.Series) -> float:
+    return float(np.diff(np.unique(values))[:1].sum() or 0.02)
 
 
+def feasibility_chart(grid: pd.DataFrame, *, places: pd.DataFrame, model: pd.DataFrame | None = None) -> Chart:
+    """Operating points that meet every criterion (green), part of them (shades), or cannot exist (grey);
+    ``places`` marks status quos (``name``, ``recall``, ``precision``); ``model`` is a curve to lay over it."""
+    missed = grid["judged"] - grid["met"]
+    state = np.where(~grid["possible"], "cannot exist at this prevalence",
+                     np.where(grid["all"], "meets every criterion", "misses " + missed.astype(str)))
+    misses = tuple(sorted(int(m) for m in missed.unique() if m > 0))
+    with_model = model is not None and not model.empty
+    data = {"cells": pd.DataFrame({"recall": grid["recall"].to_numpy(), "precision": grid["precision"].to_numpy(),
+                                   "state": state})}
+    if model is not None and with_model:
+        data["model"] = _columns(model, ["recall", "precision"], defined="precision")
+    data["places"] = _columns(places, ["name", "recall", "precision"])
+    template = _feasibility_template(_grid_step(grid["recall"]), _grid_step(grid["precision"]), misses, with_model)
+    return Chart(template=template, data=data)
 
-def progress_chart(frame: pd.DataFrame) -> alt.FacetChart:
-    """Each criterion's figure per run (with its interval) against its target: is the project moving?"""
-    data = frame.assign(order=frame["created_at"].rank(method="dense").astype(int),
-                        label=frame["run"] + " (" + frame["created_at"].astype(str).str[:10] + ")")
-    base = alt.Chart(data).encode(x=alt.X("order:O", title="Run, in order saved", axis=alt.Axis(labels=False)))
+
+# -- progress and the stakeholder's view ------------------------------------------------------------------------
+
+@lru_cache(maxsize=_TEMPLATES)
+def _progress_template() -> Mapping[str, Any]:
+    base = alt.Chart().encode(x=alt.X("order:O", title="Run, in order saved", axis=alt.Axis(labels=False)))
     bars = base.mark_rule(strokeWidth=2, color="#90a4ae").encode(y="low:Q", y2="high:Q")
     points = base.mark_point(filled=True, size=90).encode(
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
@@ -294,32 +514,50 @@ def progress_chart(frame: pd.DataFrame) -> alt.FacetChart:
                  alt.Tooltip("criteria:N")])
     line = base.mark_line(color="#607d8b").encode(y="value:Q")
     target = alt.Chart().mark_rule(strokeDash=[5, 4], color="black").encode(y="mean(target):Q")
-    return alt.layer(bars, line, points, target, data=data).properties(width=260, height=180).facet(
-        facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(y="independent")
+    return _template(alt.layer(bars, line, points, target, data=alt.NamedData("runs")).properties(
+        width=260, height=180).facet(facet=alt.Facet("metric:N", title=None), columns=3).resolve_scale(
+        y="independent"))
+
+
+def progress_chart(frame: pd.DataFrame) -> Chart:
+    """Each criterion's figure per run (with its interval) against its target: is the project moving?"""
+    runs = frame.assign(order=frame["created_at"].rank(method="dense").astype(int),
+                        label=frame["run"] + " (" + frame["created_at"].astype(str).str[:10] + ")")
+    return Chart(template=_progress_template(), data={"runs": _columns(runs, [
+        "metric", "order", "label", "low", "high", "value", "verdict", "probability", "target", "criteria"])})
 
 
 ICON_COLORS = {"caught": "#2e7d32", "missed": "#c62828", "false alarm": "#f9a825", "left alone": "#cfd8dc"}
 
 
-def icon_array_chart(frame: pd.DataFrame, *, positive: str) -> alt.Chart:
-    """1,000 squares, one per item: caught, missed, false alarms, correctly left alone."""
+@lru_cache(maxsize=_TEMPLATES)
+def _icon_array_template(positive: str) -> Mapping[str, Any]:
     domain = [f"{positive} caught", f"{positive} missed", "false alarm", "correctly left alone"]
-    return alt.Chart(frame).mark_rect(stroke="white", strokeWidth=2).encode(
+    return _template(_named("icons").mark_rect(stroke="white", strokeWidth=2).encode(
         x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
         color=alt.Color("outcome:N", title=None, legend=alt.Legend(orient="bottom", labelFontSize=14),
                         scale=alt.Scale(domain=domain, range=list(ICON_COLORS.values()))),
         tooltip=[alt.Tooltip("outcome:N")],
-    ).properties(title="Every 1,000 items", width=600, height=375)
+    ).properties(title="Every 1,000 items", width=600, height=375))
 
 
-def to_svg(chart: alt.TopLevelMixin) -> str:
+def icon_array_chart(frame: pd.DataFrame, *, positive: str) -> Chart:
+    """1,000 squares, one per item: caught, missed, false alarms, correctly left alone."""
+    return Chart(template=_icon_array_template(positive),
+                 data={"icons": _columns(frame, ["column", "row", "outcome"])})
+
+
+# -- export ------------------------------------------------------------------------------------------------
+
+def to_svg(chart: Chart) -> str:
     """The chart as a self-contained SVG (no network, no scripts), for reports and downloads."""
     import vl_convert
 
     return str(vl_convert.vegalite_to_svg(chart.to_dict()))
 
 
-def to_png(chart: alt.TopLevelMixin, *, scale: float = 2.0) -> bytes:
+def to_png(chart: Chart, *, scale: float = 2.0) -> bytes:
+    """The chart as a PNG, ``scale`` times its size in pixels."""
     import vl_convert
 
     return bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=scale))

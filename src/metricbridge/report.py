@@ -6,8 +6,6 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 
-import altair as alt
-
 from metricbridge import charts, present
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.narrative import amount, difference_sentence, figure, money, number, percent
@@ -84,8 +82,8 @@ def _charts(report: EvaluationReport, model: str, threshold: float) -> str:
     evaluation = report.model(model)
     at = report.at(threshold)
     curves, points = charts.curves_frame(at.models), charts.operating_points(at.models)
-    parts: list[alt.TopLevelMixin] = [charts.roc_chart(curves, points=points).properties(width=420),
-             charts.pr_chart(curves, points=points, base_rate=evaluation.counts.prevalence).properties(width=420)]
+    parts = [charts.roc_chart(curves, points=points, width=420),
+             charts.pr_chart(curves, points=points, base_rate=evaluation.counts.prevalence, width=420)]
     if report.scenario is not None:
         counts = present.icon_counts(report.outcomes[model], threshold)
         parts.insert(0, charts.icon_array_chart(present.icon_frame(counts, positive=report.scenario.positive),
