@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from metricbridge.errors import MetricBridgeError
 from metricbridge.scenario import OUTCOME_VALUES, PERIODS, ItemValue, Scenario, load_scenario, scenario_to_yaml
-from metricbridge.ui import state
+from metricbridge.ui import state, widgets
 
 _VALUE_WORDS = {"caught": "a {positive} caught", "missed": "a {positive} missed",
                 "false_alarm": "a false alarm", "left_alone": "an item correctly left alone"}
@@ -82,7 +84,7 @@ def editor(scenario: Scenario) -> Scenario:
         except MetricBridgeError as error:
             st.error(str(error))
             return scenario
-        st.download_button("Download this scenario (YAML)", scenario_to_yaml(edited),
-                           file_name=f"{edited.name.lower().replace(' ', '_')[:40] or 'scenario'}.yaml",
-                           mime="application/x-yaml")
+        widgets.download("Download this scenario (YAML)", functools.partial(scenario_to_yaml, edited),
+                         file_name=f"{edited.name.lower().replace(' ', '_')[:40] or 'scenario'}.yaml",
+                         mime="application/x-yaml")
     return edited

@@ -1,29 +1,51 @@
-"""Shared state of the app: which data is loaded, the column choices, the threshold; and cached work.
+"""Shared state of the app (the data loaded, the column choices, the model and its threshold) and the
+cached stages of the pipeline, each computed once on its real inputs:
 
-Shared values live under session-state keys that no widget owns (set with ``setdefault``), because
-Streamlit forgets a widget's key when its page is not shown. Caches are keyed on the file's content hash
-(``st.cache_data`` would hash a large frame from a sample of its rows) with the path passed unhashed.
+1. counting (file, column choices, the scenario's columns): :func:`counted`;
+2. the scenario's figures (arithmetic on the counts): :func:`report`;
+3. the bootstrap of each model (started in the background as soon as the counts exist): :func:`bootstraps`;
+4. the verdicts under the criteria (cheap functions of the bootstrap): :func:`judged`.
+
+A page asks only for the stages it shows. Shared values live under session-state keys that no widget
+owns (set with ``setdefault``), because Streamlit forgets a widget's key when its page is not shown.
+Caches are keyed on the file's content hash with the path passed unhashed; their values are immutable,
+so ``st.cache_resource`` hands out the same object instead of a copy.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from metricbridge.criteria import Criteria, criteria_to_yaml, load_criteria
+from metricbridge.counts import ScoreCounts
+from metricbridge.criteria import Criteria, load_criteria
+from metricbridge.digests import bytes_digest, file_digest
 from metricbridge.errors import MetricBridgeError
-from metricbridge.evaluate import EvaluationReport, evaluate_file
+from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_threshold
 from metricbridge.export import safe_csv
 from metricbridge.loading import FileOverview, inspect_file, load_predictions
-from metricbridge.scenario import Scenario, load_scenario, scenario_to_yaml
+from metricbridge.scenario import Scenario, load_scenario
+from metricbridge.sensitivity import CostRatioRange, capacity_value, cost_ratio_range, tornado
+from metricbridge.ui import background
+from metricbridge.uncertainty import (
+    DEFAULT_BAND_BINS,
+    DEFAULT_RESAMPLES,
+    Bootstrap,
+    ProgressCallback,
+    build_bootstrap,
+)
 
-SOURCE, CHOICES, THRESHOLD, SCENARIOS, EDITS = "mb_source", "mb_choices", "mb_threshold", "mb_scenarios", "mb_edits"
-CRITERIA, CRITERIA_ERROR, PRESET = "mb_criteria", "mb_criteria_error", "mb_scenario_preset"
+SOURCE, CHOICES, THRESHOLDS, MODEL = "mb_source", "mb_choices", "mb_thresholds", "mb_model"
+SCENARIOS, EDITS, CRITERIA, CRITERIA_ERROR, PRESET = (
+    "mb_scenarios", "mb_edits", "mb_criteria", "mb_criteria_error", "mb_scenario_preset")
+RESAMPLES, SEED, BAND_BINS = DEFAULT_RESAMPLES, 0, DEFAULT_BAND_BINS
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,30 +93,37 @@ class Choices:
     drop_missing: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """The criteria as loaded (the version agreed) and as being edited now."""
+
+    loaded: Criteria
+    current: Criteria
+
+
+# -- the data in use ------------------------------------------------------------------------------------------
+
 def demo_dir() -> Path:
     """The bundled demo data: $METRICBRIDGE_DEMO_DIR, else data/ of the source checkout."""
     configured = os.environ.get("METRICBRIDGE_DEMO_DIR")
     return Path(configured) if configured else Path(__file__).resolve().parents[3] / "data"
 
 
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def demo_source(key: str) -> Source | None:
     path = demo_dir() / DEMOS[key].file
     if not path.is_file():
         return None
-    return Source(name=path.name, path=str(path), digest=_digest(path), demo=key)
+    return Source(name=path.name, path=str(path), digest=_digest_of(str(path)), demo=key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _digest_of(path: str) -> str:
+    return file_digest(path)  # a demo file is read once per server, not on every first visit
 
 
 def save_upload(name: str, content: bytes) -> Source:
     """Keep an upload on disk under its hash, so DuckDB reads it by path and reruns do not copy it again."""
-    digest = hashlib.sha256(content).hexdigest()
+    digest = bytes_digest(content)
     folder = Path(tempfile.gettempdir()) / "metricbridge-uploads"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{digest[:32]}{Path(name).suffix.lower()[:10]}"
@@ -108,23 +137,28 @@ def init() -> None:
     if SOURCE not in st.session_state:
         wanted = st.query_params.get("demo", "fraud")
         st.session_state[SOURCE] = demo_source(wanted if wanted in DEMOS else "fraud")
-    st.session_state.setdefault(CHOICES, {})
-    st.session_state.setdefault(SCENARIOS, {})
-    st.session_state.setdefault(CRITERIA, {})
+    for key in (CHOICES, SCENARIOS, CRITERIA, THRESHOLDS):
+        st.session_state.setdefault(key, {})
     st.session_state.setdefault(EDITS, 0)
-    wanted_scenario = st.query_params.get("scenario")
     source = st.session_state[SOURCE]
+    wanted_scenario = st.query_params.get("scenario")
     if wanted_scenario and "mb_scenario_from_url" not in st.session_state and source is not None:
         st.session_state["mb_scenario_from_url"] = wanted_scenario  # a shared link opens the same scenario
         path = demo_dir() / "scenarios" / f"{Path(wanted_scenario).name}.yaml"
         if path.is_file():
-            st.session_state.setdefault(SCENARIOS, {})[source.digest] = load_scenario(path)
+            st.session_state[SCENARIOS][source.digest] = load_scenario(path)
             st.session_state[PRESET] = path.stem
-    if THRESHOLD not in st.session_state:
+    if "mb_view_from_url" not in st.session_state:  # the model and threshold of a shared link, once
+        st.session_state["mb_view_from_url"] = True
+        model = st.query_params.get("model")
+        if model:
+            st.session_state[MODEL] = model
         try:
-            st.session_state[THRESHOLD] = float(st.query_params.get("threshold", ""))
+            threshold = float(st.query_params.get("threshold", ""))
         except ValueError:
-            st.session_state[THRESHOLD] = None
+            threshold = None
+        if threshold is not None and source is not None:
+            st.session_state["mb_threshold_from_url"] = threshold
 
 
 def current_source() -> Source | None:
@@ -143,39 +177,41 @@ def set_choices(choices: Choices) -> None:
         st.session_state[CHOICES][source.digest] = choices
 
 
-def set_threshold(value: float | None) -> None:
-    st.session_state[THRESHOLD] = value
-    if value is not None:
-        st.query_params["threshold"] = f"{value:.6g}"
-
-
 def sync_url() -> None:
     """Write the shared view state back into the URL (Streamlit clears it on a page switch)."""
     source = current_source()
+    params = st.query_params
     if source is not None and source.demo:
-        st.query_params["demo"] = source.demo
-    elif "demo" in st.query_params:
-        del st.query_params["demo"]
-    if st.session_state.get(THRESHOLD) is not None:
-        st.query_params["threshold"] = f"{st.session_state[THRESHOLD]:.6g}"
+        params["demo"] = source.demo
+    elif "demo" in params:
+        del params["demo"]
     if st.session_state.get(PRESET):
-        st.query_params["scenario"] = st.session_state[PRESET]
+        params["scenario"] = st.session_state[PRESET]
     if source is not None and source.run:
-        st.query_params["run"] = source.run[:12]
-    elif "run" in st.query_params:
-        del st.query_params["run"]
+        params["run"] = source.run[:12]
+    elif "run" in params:
+        del params["run"]
+    model = st.session_state.get(MODEL)
+    if model:
+        params["model"] = model
+    threshold = user_threshold(model) if model else None
+    if threshold is not None:
+        params["threshold"] = f"{threshold:.6g}"
+    elif "threshold" in params and "mb_threshold_from_url" not in st.session_state:
+        del params["threshold"]
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _overview(digest: str, _path: str, name: str) -> FileOverview:
-    return inspect_file(_path, name=name)
-
+# -- the scenario and the criteria ---------------------------------------------------------------------------
 
 def presets() -> dict[str, Path]:
     """Ready scenarios by name: data/scenarios/*.yaml."""
-    folder = demo_dir() / "scenarios"
+    return _presets(str(demo_dir() / "scenarios"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _presets(folder: str) -> dict[str, Path]:
     found = {}
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    for path in sorted(Path(folder).glob("*.yaml")) if Path(folder).is_dir() else []:
         try:
             found[load_scenario(path).name] = path
         except MetricBridgeError:
@@ -203,28 +239,6 @@ def set_scenario(scenario: Scenario | None, *, replace_editor: bool = False) -> 
         st.session_state[SCENARIOS][source.digest] = scenario
     if replace_editor:
         st.session_state[EDITS] += 1
-
-
-@dataclass(frozen=True, slots=True)
-class Agreement:
-    """The criteria as loaded (the version agreed) and as being edited now."""
-
-    loaded: Criteria
-    current: Criteria
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _worklist(digest: str, _path: str, name: str, choices: Choices, model: str, threshold: float) -> bytes:
-    options = asdict(choices)
-    options["scores"] = [model]
-    predictions = load_predictions(_path, name=name, **options)
-    return safe_csv(predictions.flagged(model, threshold))
-
-
-def worklist(source: Source, model: str, threshold: float) -> bytes:
-    """The items ``model`` flags at ``threshold`` as formula-safe CSV, highest score first."""
-    with st.spinner("Listing the flagged items…"):
-        return _worklist(source.digest, source.path, source.name, current_choices(), model, threshold)
 
 
 def current_agreement() -> Agreement | None:
@@ -255,52 +269,220 @@ def set_criteria(criteria: Criteria | None, *, loaded: bool = False) -> None:
         st.session_state[CRITERIA][source.digest] = Agreement(agreement.loaded, criteria)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _judged(digest: str, _base: EvaluationReport, scenario: str | None, criteria: str,
-            threshold: float | None) -> EvaluationReport:
-    report = _base.with_scenario(load_scenario("the scenario", text=scenario) if scenario else None)
-    judged = report.with_criteria(load_criteria("the criteria", text=criteria))
-    return judged if threshold is None else judged.judged_at(threshold)
+# -- stage 1 and 2: counting, and the scenario's figures ------------------------------------------------------
 
-
-def judged(report: EvaluationReport, *, threshold: float | None = None) -> EvaluationReport:
-    """``report`` with verdicts under the current criteria (each model at its chosen threshold, or at
-    ``threshold``); the report unchanged when there are no criteria or they cannot be judged (the reason is
-    kept for the criteria page)."""
-    agreement, source = current_agreement(), current_source()
-    st.session_state[CRITERIA_ERROR] = None
-    if agreement is None or source is None:
-        return report
-    scenario_text = scenario_to_yaml(report.scenario) if report.scenario else None
-    try:
-        with st.spinner("Bootstrapping the verdicts…"):
-            return _judged(source.digest + str(current_choices()), report, scenario_text,
-                           criteria_to_yaml(agreement.current), threshold)
-    except MetricBridgeError as error:
-        st.session_state[CRITERIA_ERROR] = str(error)
-        return report
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _report(digest: str, _path: str, name: str, choices: Choices, skeleton: str | None) -> EvaluationReport:
-    # Counted once per file, column choice and scenario columns (the skeleton, as YAML); a scenario edit is
-    # then arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
-    scenario = load_scenario("the scenario", text=skeleton) if skeleton else None
-    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=scenario, threshold=None,
-                         **asdict(choices))
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _overview(digest: str, _path: str, name: str) -> FileOverview:
+    return inspect_file(_path, name=name)
 
 
 def overview(source: Source) -> FileOverview:
     return _overview(source.digest, source.path, source.name)
 
 
-def report(source: Source, choices: Choices) -> EvaluationReport:
-    """The evaluation of the source under the choices and the current scenario (counting cached);
-    MetricBridgeError when the data or the scenario cannot be used."""
-    scenario = current_scenario()
-    skeleton = scenario_to_yaml(scenario.skeleton()) if scenario else None
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _counted(digest: str, _path: str, name: str, choices: Choices, skeleton: Scenario | None) -> EvaluationReport:
+    # Counted once per file, column choice and scenario columns (the skeleton); a scenario edit is then
+    # arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
+    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
+                         **asdict(choices))
+
+
+def counted(source: Source, choices: Choices, scenario: Scenario | None) -> EvaluationReport:
+    """Stage 1: every model of the source counted (MetricBridgeError when the data cannot be used)."""
+    skeleton = scenario.skeleton() if scenario else None
     with st.spinner(f"Counting scores in {source.name}…"):
-        base = _report(source.digest, source.path, source.name, choices, skeleton)
-    # The same default threshold as the command line: chosen against the criteria, else the scenario's best.
-    report = base.with_scenario(scenario).at_best() if scenario else base
-    return judged(report)
+        return _counted(source.digest, source.path, source.name, choices, skeleton)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _under(digest: str, choices: Choices, skeleton: Scenario | None, scenario: Scenario | None,
+           _counted_report: EvaluationReport) -> EvaluationReport:
+    report = _counted_report.with_scenario(scenario)
+    thresholds, reasons = {}, {}
+    for model in report.models:
+        thresholds[model.name], reasons[model.name] = policy_threshold(report, model.name,
+                                                                      ask_threshold_for_margins=False)
+    return replace(report.at(thresholds), reasons=reasons)
+
+
+def report(source: Source, choices: Choices) -> EvaluationReport:
+    """Stage 2: the evaluation under the current scenario, every model at its default threshold before any
+    criteria (the scenario's best, else 0.5, else the median score). No verdicts: see :func:`judged`."""
+    scenario = current_scenario()
+    base = counted(source, choices, scenario)
+    skeleton = scenario.skeleton() if scenario else None
+    return _under(source.digest, choices, skeleton, scenario, base)
+
+
+# -- stage 3 and 4: the bootstrap and the verdicts ---------------------------------------------------------
+
+def _bootstrap_key(source: Source, choices: Choices, scenario: Scenario | None, model: str) -> tuple:
+    return ("bootstrap", source.digest, choices, scenario.skeleton() if scenario else None, model, RESAMPLES,
+            SEED, BAND_BINS)
+
+
+def bootstrap_jobs(base: EvaluationReport, models: list[str] | None = None) -> dict[str, background.Job]:
+    """The bootstrap of each model (or of ``models``), started in the background if it is not running yet."""
+    source, choices, scenario = current_source(), current_choices(), current_scenario()
+    jobs: dict[str, background.Job] = {}
+    if source is None:
+        return jobs
+    for model in base.models:
+        if models is None or model.name in models:
+            work = functools.partial(_draw, model.counts, tuple(base.decisions))
+            jobs[model.name] = background.submit(_bootstrap_key(source, choices, scenario, model.name), work)
+    return jobs
+
+
+def _draw(counts: ScoreCounts, decisions: tuple[str, ...], progress: ProgressCallback) -> Bootstrap:
+    return build_bootstrap(counts, decisions=decisions, resamples=RESAMPLES, seed=SEED, bins=BAND_BINS,
+                           progress=progress)
+
+
+def start_bootstraps(base: EvaluationReport) -> None:
+    """Start the bootstraps as soon as the counts exist, when there are criteria to judge."""
+    if current_agreement() is not None:
+        bootstrap_jobs(base)
+
+
+def verdicts_ready(base: EvaluationReport, model: str) -> bool:
+    """Whether ``model``'s verdicts can be had without waiting."""
+    agreement = current_agreement()
+    if agreement is None:
+        return True
+    return all(job.done for job in bootstrap_jobs(base, [model]).values())
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _judged(key: tuple, criteria: Criteria, model: str, _base: EvaluationReport,
+            _bootstrap: Bootstrap) -> EvaluationReport:
+    with_bootstrap = replace(_base, bootstraps=_base.bootstraps | {model: _bootstrap})
+    return with_bootstrap.with_criteria(criteria, models=[model], resamples=RESAMPLES, seed=SEED, bins=BAND_BINS)
+
+
+def judged(base: EvaluationReport, model: str, *, wait: bool = True) -> EvaluationReport | None:
+    """Stage 4: ``base`` with ``model``'s verdicts under the current criteria, at its chosen threshold
+    (waiting for its bootstrap with a progress bar, or None when ``wait`` is False and it is not ready).
+    ``base`` itself when there are no criteria or they cannot be judged (the reason is kept for the
+    criteria page)."""
+    agreement, source = current_agreement(), current_source()
+    st.session_state[CRITERIA_ERROR] = None
+    if agreement is None or source is None:
+        return base
+    jobs = bootstrap_jobs(base, [model])
+    if not wait and not all(job.done for job in jobs.values()):
+        return None
+    try:
+        (bootstrap,) = background.wait(list(jobs.values()), what="Bootstrapping the verdicts")
+        key = (source.digest, current_choices(), base.scenario)
+        return _judged(key, agreement.current, model, base, bootstrap)
+    except MetricBridgeError as error:
+        st.session_state[CRITERIA_ERROR] = str(error)
+        return base
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _bands(key: tuple, criteria: Criteria, model: str, max_points: int,
+           _judged_report: EvaluationReport) -> pd.DataFrame | None:
+    return _judged_report.bands(model, max_points=max_points)
+
+
+def bands(judged_report: EvaluationReport, model: str, *, max_points: int = 500) -> pd.DataFrame | None:
+    """The bootstrap band of ``model`` (None without verdicts), at most ``max_points`` thresholds; kept per
+    data, scenario and criteria."""
+    result = judged_report.verdicts.get(model)
+    source = current_source()
+    if result is None or source is None:
+        return None
+    key = (source.digest, current_choices(), judged_report.scenario)
+    return _bands(key, result.criteria, model, max_points, judged_report)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _sensitivity(key: tuple, model: str, _report: EvaluationReport) -> tuple[pd.DataFrame, CostRatioRange | None,
+                                                                              float | None]:
+    curve, scenario = _report.model(model).curve, _report.scenario
+    assert scenario is not None
+    return (tornado(curve, scenario), cost_ratio_range(curve, scenario, index=_report.outcomes[model].best_index),
+            capacity_value(curve, scenario))
+
+
+def sensitivity(report: EvaluationReport, model: str) -> tuple[pd.DataFrame, CostRatioRange | None, float | None]:
+    """Which assumption matters for ``model`` under the report's scenario (the tornado, the cost-ratio range
+    of the best threshold, the worth of one more action): kept per data and scenario."""
+    source = current_source()
+    key = (source.digest if source else "", current_choices(), report.scenario)
+    return _sensitivity(key, model, report)
+
+
+# -- the model and its threshold -------------------------------------------------------------------------------
+
+def current_model(report: EvaluationReport) -> str:
+    """The model every page details: the one picked (kept across pages and in the link), else the first."""
+    names = [m.name for m in report.models]
+    picked = st.session_state.get(MODEL)
+    return picked if picked in names else names[0]
+
+
+def set_model(name: str) -> None:
+    st.session_state[MODEL] = name
+
+
+def user_threshold(model: str) -> float | None:
+    """The threshold the user set for ``model`` on this data (a slider, a box, a link), if any."""
+    source = current_source()
+    if source is None:
+        return None
+    value: float | None = st.session_state[THRESHOLDS].get((source.digest, model))
+    if value is None and st.session_state.get("mb_threshold_from_url") is not None:
+        if st.session_state.get(MODEL) in (None, model):  # a link's threshold belongs to its model
+            value = float(st.session_state.pop("mb_threshold_from_url"))
+            st.session_state[THRESHOLDS][(source.digest, model)] = value
+    return value
+
+
+def set_threshold(model: str, value: float) -> None:
+    source = current_source()
+    if source is not None:
+        st.session_state[THRESHOLDS][(source.digest, model)] = float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """The threshold a page shows a model at, why, and whether it may still move: ``provisional`` while
+    the threshold chosen against the criteria is being computed."""
+
+    value: float
+    reason: str
+    provisional: bool = False
+
+
+def threshold_for(base: EvaluationReport, model: str) -> Threshold:
+    """The one threshold policy of the app, as the command line's: set by the user; else chosen against the
+    criteria (once the bootstrap is done: until then the scenario's best, marked provisional); else the
+    scenario's best; else 0.5; else the median score."""
+    set_by_user = user_threshold(model)
+    if set_by_user is not None:
+        return Threshold(set_by_user, "set here")
+    if current_agreement() is not None:
+        with_verdicts = judged(base, model, wait=False)
+        if with_verdicts is None:
+            return Threshold(base.model(model).threshold, base.reasons.get(model, ""), provisional=True)
+        if with_verdicts.verdicts:
+            return Threshold(with_verdicts.model(model).threshold, with_verdicts.reasons.get(model, ""))
+    return Threshold(base.model(model).threshold, base.reasons.get(model, ""))
+
+
+# -- downloads ---------------------------------------------------------------------------------------------
+
+def worklist(source: Source, model: str, threshold: float) -> Callable[[], bytes]:
+    """What makes the work list of ``model`` at ``threshold`` (formula-safe CSV, highest score first) when its
+    download button is pressed; it runs outside the script, so it reads no session state."""
+    return functools.partial(_worklist, source.path, source.name, current_choices(), model, threshold)
+
+
+def _worklist(path: str, name: str, choices: Choices, model: str, threshold: float) -> bytes:
+    options = asdict(choices)
+    options["scores"] = [model]
+    return safe_csv(load_predictions(path, name=name, **options).flagged(model, threshold))

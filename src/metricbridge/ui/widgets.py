@@ -1,20 +1,25 @@
-"""Pieces several pages share: the loaded report (or its error), the threshold control, messages."""
+"""Pieces every page shares: the loaded report (or its error), the model picker, the threshold control,
+the verdicts filled in when the bootstrap is done, messages and deferred downloads."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 
-import altair as alt
 import streamlit as st
 
-from metricbridge import charts
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.ui import links, state
 
+__all__ = ["loaded_report", "show_messages", "pick_model", "threshold_control", "verdicts", "all_verdicts",
+           "settle_threshold", "download"]
+
 
 def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
-    """The report of the current data, or None after showing why there is none."""
+    """The report of the current data under the current scenario (counted once, no verdicts), or None after
+    showing why there is none. The bootstraps start in the background from here when there are criteria."""
     state.init()
     source = state.current_source()
     if source is None:
@@ -22,13 +27,15 @@ def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
         st.page_link(links.page("data"), label="Go to Data", icon=":material/upload_file:")
         return None
     try:
-        return state.report(source, state.current_choices())
+        report = state.report(source, state.current_choices())
     except MetricBridgeError as error:
         st.error(str(error))
         if link_to_data:
             st.page_link(links.page("data"), label="Fix the column choices on the Data page",
                          icon=":material/upload_file:")
         return None
+    state.start_bootstraps(report)
+    return report
 
 
 def show_messages(report: EvaluationReport) -> None:
@@ -36,10 +43,21 @@ def show_messages(report: EvaluationReport) -> None:
         st.warning(warning, icon=":material/warning:")
 
 
-def pick_model(report: EvaluationReport, *, key: str) -> str:
-    """The model a page details: a choice only when the file holds several."""
+def pick_model(report: EvaluationReport) -> str:
+    """The model every page details: one choice shared by all pages (and the link); a select box only when
+    the file holds several."""
     names = [model.name for model in report.models]
-    return str(st.selectbox("Model", names, key=key)) if len(names) > 1 else names[0]
+    current = state.current_model(report)
+    state.set_model(current)
+    if len(names) == 1:
+        return current
+    st.session_state["model_picker"] = current
+
+    def picked() -> None:
+        state.set_model(str(st.session_state["model_picker"]))
+
+    st.selectbox("Model", names, key="model_picker", on_change=picked)
+    return current
 
 
 def _bounds(report: EvaluationReport) -> tuple[float, float, float]:
@@ -51,33 +69,57 @@ def _bounds(report: EvaluationReport) -> tuple[float, float, float]:
     return math.floor(low / step) * step, math.ceil(high / step) * step, step
 
 
-def threshold_control(report: EvaluationReport) -> float:
-    """A slider and a number box that move together; the value is shared by every page and the URL."""
+def threshold_control(report: EvaluationReport, model: str) -> state.Threshold:
+    """A slider and a number box that move together, for the picked model; the value is shared by every
+    page and the link. Returns the threshold in force (see :func:`state.threshold_for`)."""
     low, high, step = _bounds(report)
-    current = st.session_state.get(state.THRESHOLD)
-    if current is None or not low <= current <= high:
-        current = report.models[0].threshold
-    current = float(min(max(current, low), high))
+    threshold = state.threshold_for(report, model)
+    current = float(min(max(threshold.value, low), high))
     for key in ("threshold_slider", "threshold_box"):
         st.session_state[key] = current
 
     def moved(key: str) -> None:
-        state.set_threshold(float(st.session_state[key]))
+        state.set_threshold(model, float(st.session_state[key]))
 
     left, right = st.columns([4, 1])
     left.slider("Threshold: flag items whose score is at least", min_value=low, max_value=high, step=step,
                 key="threshold_slider", on_change=moved, args=("threshold_slider",), format="%.3f")
     right.number_input("Exact threshold", min_value=low, max_value=high, step=step, key="threshold_box",
                        on_change=moved, args=("threshold_box",), format="%.4f")
-    state.set_threshold(current)
-    return current
+    if threshold.provisional:
+        st.caption(f"Threshold {threshold.value:.4g}, {threshold.reason}, for now: the threshold chosen against "
+                   "the criteria follows when the bootstrap is done.")
+    elif threshold.reason and threshold.reason != "set here":
+        st.caption(f"Threshold {threshold.value:.4g}: {threshold.reason}.")
+    return threshold
 
 
-def chart_downloads(chart: alt.TopLevelMixin, name: str, *, key: str) -> None:
-    """SVG and PNG of a chart, made on request (converting every chart on every rerun would be slow)."""
-    if st.button(f"Prepare {name} as SVG and PNG", key=f"{key}_prepare"):
-        left, right = st.columns(2)
-        left.download_button(f"{name} (SVG)", charts.to_svg(chart), file_name=f"{key}.svg", mime="image/svg+xml",
-                             key=f"{key}_svg")
-        right.download_button(f"{name} (PNG)", charts.to_png(chart), file_name=f"{key}.png", mime="image/png",
-                              key=f"{key}_png")
+def verdicts(report: EvaluationReport, model: str, *, threshold: state.Threshold) -> EvaluationReport:
+    """``report`` with ``model``'s verdicts at the threshold in force (waiting for its bootstrap, with a
+    progress bar); ``report`` itself when there are no criteria or they cannot be judged."""
+    judged = state.judged(report, model)
+    if judged is None or not judged.verdicts:
+        return report
+    if threshold.provisional or judged.model(model).threshold == threshold.value:
+        return judged
+    return judged.judged_at(threshold.value, model=model)
+
+
+def all_verdicts(report: EvaluationReport) -> EvaluationReport:
+    """``report`` with every model's verdicts, each at the threshold in force for it (what a saved run keeps)."""
+    parts = {m.name: verdicts(report, m.name, threshold=state.threshold_for(report, m.name)) for m in report.models}
+    return replace(report.at({name: part.model(name).threshold for name, part in parts.items()}),
+                   verdicts={name: part.verdicts[name] for name, part in parts.items() if name in part.verdicts},
+                   bootstraps={name: part.bootstraps[name] for name, part in parts.items() if name in part.bootstraps})
+
+
+def settle_threshold(threshold: state.Threshold, judged: EvaluationReport, model: str) -> None:
+    """After the verdicts came in: a page drawn at a provisional threshold is drawn again at the chosen one."""
+    if threshold.provisional and model in judged.verdicts and judged.model(model).threshold != threshold.value:
+        st.rerun()
+
+
+def download(label: str, make: Callable[[], bytes | str], *, file_name: str, mime: str,
+             key: str | None = None) -> None:
+    """A download button whose file is made only when it is pressed (``make`` must call no Streamlit)."""
+    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key, on_click="ignore")

@@ -22,7 +22,7 @@ from metricbridge.criteria import (
 from metricbridge.errors import MetricBridgeError
 from metricbridge.judge import CriteriaResult
 from metricbridge.narrative import amount
-from metricbridge.ui import state, store_state, widgets
+from metricbridge.ui import charting, state, store_state, widgets
 
 _BADGE = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "uncertain": ":orange-badge[uncertain]"}
 
@@ -125,8 +125,8 @@ def _versions(agreement: state.Agreement) -> None:
     if agreed_by:
         new = next_version(agreement.current, started_from=agreement.loaded, agreed_by=agreed_by,
                            today=dt.date.today())
-        st.download_button(f"Download version {new.version} (YAML)", criteria_to_yaml(new),
-                           file_name=f"criteria_v{new.version}.yaml", mime="application/x-yaml")
+        widgets.download(f"Download version {new.version} (YAML)", lambda: criteria_to_yaml(new),
+                         file_name=f"criteria_v{new.version}.yaml", mime="application/x-yaml")
     else:
         st.caption("Changing targets makes a new version: say who agreed to download it.")
 
@@ -169,24 +169,21 @@ def render() -> None:
     _agreement(agreement.current)
     state.set_criteria(_editor(agreement.current, [sq.name for sq in report.status_quo]))
     agreement = state.current_agreement() or agreement
-    report = widgets.loaded_report()
-    if report is None:
-        return
-    if st.session_state.get(state.CRITERIA_ERROR):
-        st.error(st.session_state[state.CRITERIA_ERROR])
-        return
-    threshold = widgets.threshold_control(report)
+    name = widgets.pick_model(report)
+    threshold = widgets.threshold_control(report, name)
     state.sync_url()
-    report = state.judged(report, threshold=threshold)
-    name = widgets.pick_model(report, key="criteria_model")
-    result = report.verdicts[name]
+    judged = widgets.verdicts(report, name, threshold=threshold)
+    widgets.settle_threshold(threshold, judged, name)
+    if st.session_state.get(state.CRITERIA_ERROR) or name not in judged.verdicts:
+        st.error(st.session_state.get(state.CRITERIA_ERROR) or "These criteria cannot be judged here.")
+        return
+    result = judged.verdicts[name]
     st.markdown(("### :green[Met]" if result.met else "### :red[Not met]") + f" at threshold {result.threshold:.4g}")
     _verdicts(result)
     _choice(result)
     st.subheader("Which operating points would meet every criterion")
-    grid, places = views.feasibility(report, agreement.current, name)
-    st.altair_chart(charts.feasibility_chart(grid, places=places, model=views.deployment_pr(report, name)),
-                    width="stretch")
+    grid, places = views.feasibility(judged, agreement.current, name)
+    charting.show(charts.feasibility_chart(grid, places=places, model=views.deployment_pr(judged, name)))
     st.caption("Each square is a possible operating point at the deployment's prevalence; the diamonds are "
                "today's status quos and the black line this model. Criteria on AUC or Brier are not part of it.")
     _versions(agreement)

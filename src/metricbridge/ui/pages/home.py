@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metricbridge.metrics import Evaluation
 from metricbridge.narrative import number, percent
 from metricbridge.ui import links, state, widgets
 
@@ -31,15 +32,10 @@ def render() -> None:
                        help=f"Rows whose label {data.label!r} is {data.positive!r}")
         cols[2].metric("Share positive", percent(data.positive_rows / data.rows if data.rows else None, 2))
         cols[3].metric("Models", len(report.models), help=", ".join(m.name for m in report.models))
-    threshold = st.session_state.get(state.THRESHOLD)
-    if threshold is not None:
-        report = report.at(threshold)
-    best = max(report.models, key=lambda m: m.to_dict()["roc_auc"] or 0.0)
-    point = best.at_threshold
-    st.markdown(
-        f"**At threshold {best.threshold:.3g}, {best.name}** flags {number(point['tp'] + point['fp'])} of "
-        f"{number(best.counts.n)} items: it catches **{number(point['tp'])}** of {number(best.counts.positives)} "
-        f"positives, misses **{number(point['fn'])}**, and raises **{number(point['fp'])}** false alarms.")
+    name = state.current_model(report)
+    headline = st.empty()
+    threshold = state.threshold_for(report, name)
+    _headline(headline, report.at({name: threshold.value}).model(name))
     left, middle, right = st.columns(3)
     left.page_link(links.page("stakeholder"), label="The view for stakeholders", icon=":material/groups:")
     middle.page_link(links.page("metrics"), label="Choose a threshold and see every metric", icon=":material/tune:")
@@ -50,3 +46,15 @@ def render() -> None:
             "name) and one **score** column per model (probabilities, or any numbers where higher means more "
             "likely positive). Other columns (ids, dates, segments, today's rule) are kept for later stages. "
             "CSV with any common separator, or Parquet.")
+    if threshold.provisional:  # the headline's threshold is the one chosen against the criteria: fill it in
+        judged = widgets.verdicts(report, name, threshold=threshold)
+        widgets.settle_threshold(threshold, judged, name)
+
+
+def _headline(slot, model: Evaluation) -> None:
+    point = model.at_threshold
+    slot.markdown(
+        f"**At threshold {model.threshold:.3g}, {model.name}** flags {number(point['tp'] + point['fp'])} of "
+        f"{number(model.counts.n)} items: it catches **{number(point['tp'])}** of "
+        f"{number(model.counts.positives)} positives, misses **{number(point['fn'])}**, and raises "
+        f"**{number(point['fp'])}** false alarms.")

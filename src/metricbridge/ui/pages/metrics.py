@@ -10,7 +10,7 @@ from metricbridge.evaluate import EvaluationReport
 from metricbridge.export import safe_csv
 from metricbridge.metrics import Evaluation
 from metricbridge.narrative import confusion_sentence, figure, number, percent
-from metricbridge.ui import state, widgets
+from metricbridge.ui import charting, state, widgets
 
 
 def _card(column, label: str, value: float, share: str | None, help: str) -> None:
@@ -43,12 +43,66 @@ def _models_table(report: EvaluationReport) -> pd.DataFrame:
     rows = []
     for model in report.models:
         d, p = model.to_dict(), model.at_threshold
-        rows.append({"model": model.name, "ROC AUC": figure(d["roc_auc"]),
+        rows.append({"model": model.name, "threshold": f"{model.threshold:.4g}", "ROC AUC": figure(d["roc_auc"]),
                      "average precision": figure(d["average_precision"]), "Brier": figure(d["brier"], 4),
                      "log loss": figure(d["log_loss"], 4), "caught": number(p["tp"]),
                      "false alarms": number(p["fp"]), "precision": percent(p["precision"]),
                      "recall": percent(p["recall"]), "F1": figure(p["f1"]), "counting": model.counts.mode})
     return pd.DataFrame(rows)
+
+
+def _curves(report: EvaluationReport, name: str, slots, bands: pd.DataFrame | None) -> tuple:
+    curves, points = charts.curves_frame(report.models), charts.operating_points(report.models)
+    roc = charts.roc_chart(curves, points=points, bands=bands)
+    pr = charts.pr_chart(curves, points=points, base_rate=report.model(name).counts.prevalence, bands=bands)
+    charting.show(roc, slots[0])
+    charting.show(pr, slots[1])
+    return roc, pr
+
+
+@st.fragment
+def _at_threshold(report: EvaluationReport, name: str) -> None:
+    """Everything that follows the threshold: a slider move reruns only this."""
+    threshold = widgets.threshold_control(report, name)
+    state.sync_url()
+    others = {m.name: state.threshold_for(report, m.name).value for m in report.models if m.name != name}
+    report = report.at(others | {name: threshold.value})
+    model = report.model(name)
+    if model.counts.is_hard_decision:
+        st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "
+                "threshold between 0 and 1 changes nothing.")
+    _outcome_cards(model)
+    ready = state.verdicts_ready(report, name)
+    judged = widgets.verdicts(report, name, threshold=threshold) if ready else None
+    band = state.bands(judged, name) if judged is not None else None
+    caption = st.empty()
+    left, right = st.columns(2)
+    slots = (left.empty(), right.empty())
+    roc, pr = _curves(report, name, slots, band)
+    charting.show(charts.metrics_chart(charts.curves_frame([model]), threshold=model.threshold))
+    left, right = st.columns(2)
+    left.markdown("**Confusion matrix at the threshold**")
+    left.table(_confusion_table(model))
+    right.markdown("**Every model, each at its threshold**")
+    right.dataframe(_models_table(report), hide_index=True)
+    with st.expander("Downloads: the work list and the charts"):
+        source = state.current_source()
+        if source is not None:
+            widgets.download(f"Work list: the {name} flags at {model.threshold:.4g}, highest score first (CSV)",
+                             state.worklist(source, name, model.threshold), file_name=f"{name}_worklist.csv",
+                             mime="text/csv")
+        charting.svg_png_downloads(roc, "ROC curve", key="roc")
+        charting.svg_png_downloads(pr, "Precision-recall curve", key="pr")
+    if judged is None:  # the verdicts' parts, filled in once the bootstrap is done
+        judged = widgets.verdicts(report, name, threshold=threshold)
+        widgets.settle_threshold(threshold, judged, name)
+        band = state.bands(judged, name)
+        if band is not None:
+            _curves(report, name, slots, band)
+    if band is not None:
+        confidence = judged.verdicts[name].criteria.confidence
+        caption.caption(f"Shaded: where {name}'s curve could lie with another test set of this size "
+                        f"({confidence:.0%} bootstrap band).")
 
 
 def render() -> None:
@@ -57,46 +111,19 @@ def render() -> None:
     if report is None:
         return
     widgets.show_messages(report)
-    report = report.at(widgets.threshold_control(report))
-    state.sync_url()
-    name = widgets.pick_model(report, key="metrics_model")
+    name = widgets.pick_model(report)
+    _at_threshold(report, name)
     model = report.model(name)
-    if model.counts.is_hard_decision:
-        st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "
-                "threshold between 0 and 1 changes nothing.")
-    _outcome_cards(model)
-    curves, points = charts.curves_frame(report.models), charts.operating_points(report.models)
-    bands = report.verdicts[name].bands if name in report.verdicts else None
-    if bands is not None:
-        st.caption(f"Shaded: where {name}'s curve could lie with another test set of this size "
-                   f"({report.verdicts[name].criteria.confidence:.0%} bootstrap band).")
-    left, right = st.columns(2)
-    left.altair_chart(charts.roc_chart(curves, points=points, bands=bands), width="stretch")
-    right.altair_chart(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence, bands=bands),
-                       width="stretch")
-    st.altair_chart(charts.metrics_chart(curves[curves["model"] == name], threshold=model.threshold),
-                    width="stretch")
     left, right = st.columns(2)
     calibration = charts.calibration_frame(report.models)
     if calibration.empty:
         left.info("No calibration chart: the scores are not probabilities.")
     else:
-        left.altair_chart(charts.calibration_chart(calibration), width="stretch")
-    right.markdown("**Confusion matrix at the threshold**")
-    right.table(_confusion_table(model))
-    st.subheader("All models at this threshold")
-    st.dataframe(_models_table(report), hide_index=True)
+        charting.show(charts.calibration_chart(calibration), left)
+    right.markdown("**Counting**")
+    right.caption(f"{name}: {model.counts.mode} counting, {model.counts.cells:,} cells, "
+                  f"{number(model.counts.n)} items.")
     with st.expander("Every figure at every threshold"):
-        table = model.curve.to_frame()
-        st.dataframe(table.head(2000), height=300)
-        st.download_button("Download the curve (CSV)", safe_csv(table), file_name=f"{name}_curve.csv",
-                           mime="text/csv")
-    with st.expander("Downloads: the work list and the charts"):
-        source = state.current_source()
-        if source is not None:
-            st.download_button(f"Work list: the {name} flags at {model.threshold:.4g}, highest score first (CSV)",
-                               state.worklist(source, name, model.threshold), file_name=f"{name}_worklist.csv",
-                               mime="text/csv")
-        widgets.chart_downloads(charts.roc_chart(curves, points=points), "ROC curve", key="roc")
-        widgets.chart_downloads(charts.pr_chart(curves, points=points, base_rate=model.counts.prevalence),
-                                "Precision-recall curve", key="pr")
+        st.dataframe(model.curve.take(model.curve.downsample_indices(2000)).to_frame(), height=300)
+        widgets.download("Download the curve (CSV)", lambda: safe_csv(model.curve.to_frame()),
+                         file_name=f"{name}_curve.csv", mime="text/csv")

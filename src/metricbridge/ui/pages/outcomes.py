@@ -7,11 +7,12 @@ import math
 import streamlit as st
 
 from metricbridge import charts, views
+from metricbridge.evaluate import EvaluationReport
 from metricbridge.export import safe_csv
 from metricbridge.narrative import money, number, outcome_sentence
 from metricbridge.outcomes import value_parts
 from metricbridge.scenario import Scenario
-from metricbridge.ui import scenario_editor, state, widgets
+from metricbridge.ui import charting, scenario_editor, state, widgets
 
 _HOW = """
 The evaluation data gives, at each threshold, the share of {s.positive}s the model flags (recall) and the
@@ -41,6 +42,47 @@ def _cards(point: dict, scenario: Scenario, precision: float) -> None:
                     help=f"Errors cost {money(point['cost_of_errors'], scenario.currency)}")
 
 
+def _charts(report: EvaluationReport, scenario: Scenario, name: str, threshold: float, slots, bands) -> None:
+    thinned, best = views.outcome_curve(report, name), report.outcomes[name].best_threshold
+
+    def outcome(figure: str, title: str, band=None) -> charts.Chart:
+        return charts.outcomes_chart(thinned, threshold=threshold, best=best, capacity=scenario.capacity,
+                                     figure=figure, title=title, bands=band)
+
+    charting.show(outcome("value", f"Value per {scenario.period}", bands), slots[0])
+    charting.show(charts.breakdown_chart(value_parts(report.model(name).curve, scenario, threshold),
+                                         currency=scenario.currency), slots[1])
+    charting.show(outcome("caught", f"{scenario.positive.capitalize()}s caught per {scenario.period}"), slots[2])
+    charting.show(outcome("actions", f"{scenario.action.capitalize()}s per {scenario.period}"), slots[3])
+
+
+@st.fragment
+def _at_threshold(report: EvaluationReport, scenario: Scenario, name: str) -> None:
+    """What follows the threshold: a slider move reruns only this."""
+    outcomes = report.outcomes[name]
+    threshold = widgets.threshold_control(report, name)
+    state.sync_url()
+    point = outcomes.at(threshold.value)
+    _cards(point, scenario, float(outcomes.precision[outcomes.index_at(threshold.value)]))
+    st.markdown(outcome_sentence(point, scenario))
+    best = outcomes.best_threshold
+    best_text = "flagging nothing" if best is None else f"threshold **{best:.4g}**"
+    st.markdown(f"Best within capacity: {best_text}, worth "
+                f"**{money(float(outcomes.value[outcomes.best_index]), scenario.currency, signed=True)}** "
+                f"per {scenario.period}.")
+    ready = state.verdicts_ready(report, name)
+    judged = widgets.verdicts(report, name, threshold=threshold) if ready else None
+    rows = st.columns(2), st.columns(2)
+    slots = tuple(column.empty() for row in rows for column in row)
+    _charts(report, scenario, name, threshold.value, slots,
+            state.bands(judged, name) if judged is not None else None)
+    if judged is None:  # the value band, filled in once the bootstrap is done
+        judged = widgets.verdicts(report, name, threshold=threshold)
+        widgets.settle_threshold(threshold, judged, name)
+        if judged.verdicts:
+            _charts(report, scenario, name, threshold.value, slots, state.bands(judged, name))
+
+
 def render() -> None:
     st.title("Outcomes")
     state.init()
@@ -56,38 +98,10 @@ def render() -> None:
     report = widgets.loaded_report()
     if report is None or report.scenario is None:
         return
-    scenario = report.scenario
-    report = report.at(widgets.threshold_control(report))
-    state.sync_url()
-    name = widgets.pick_model(report, key="outcomes_model")
-    model, outcomes = report.model(name), report.outcomes[name]
-    point = outcomes.at(model.threshold)
-    _cards(point, scenario, float(outcomes.precision[outcomes.index_at(model.threshold)]))
-    st.markdown(outcome_sentence(point, scenario))
-    best = outcomes.best_index
-    best_threshold = float(outcomes.thresholds[best])
-    best_text = "flagging nothing" if not math.isfinite(best_threshold) else f"threshold **{best_threshold:.4g}**"
-    st.markdown(f"Best within capacity: {best_text}, worth "
-                f"**{money(float(outcomes.value[best]), scenario.currency, signed=True)}** per {scenario.period}.")
-    thinned = views.outcome_curve(report, name)
-    best_or_none = best_threshold if math.isfinite(best_threshold) else None
-    bands = report.verdicts[name].bands if name in report.verdicts else None
-    left, right = st.columns(2)
-    left.altair_chart(charts.outcomes_chart(thinned, threshold=model.threshold, best=best_or_none,
-                                            capacity=scenario.capacity, bands=bands,
-                                            title=f"Value per {scenario.period}"), width="stretch")
-    right.altair_chart(charts.breakdown_chart(value_parts(model.curve, scenario, model.threshold),
-                                              currency=scenario.currency), width="stretch")
-    left, right = st.columns(2)
-    left.altair_chart(charts.outcomes_chart(thinned, threshold=model.threshold, best=best_or_none,
-                                            capacity=scenario.capacity, figure="caught",
-                                            title=f"{scenario.positive.capitalize()}s caught per {scenario.period}"),
-                      width="stretch")
-    right.altair_chart(charts.outcomes_chart(thinned, threshold=model.threshold, best=best_or_none,
-                                             capacity=scenario.capacity, figure="actions",
-                                             title=f"{scenario.action.capitalize()}s per {scenario.period}"),
-                       width="stretch")
-    st.download_button("Outcomes at every threshold (CSV)", safe_csv(outcomes.to_frame()),
-                       file_name=f"{name}_outcomes.csv", mime="text/csv")
+    name = widgets.pick_model(report)
+    _at_threshold(report, report.scenario, name)
+    outcomes = report.outcomes[name]
+    widgets.download("Outcomes at every threshold (CSV)", lambda: safe_csv(outcomes.to_frame()),
+                     file_name=f"{name}_outcomes.csv", mime="text/csv")
     with st.expander("How these figures are computed"):
         st.markdown(_HOW.format(s=scenario, period=scenario.period))

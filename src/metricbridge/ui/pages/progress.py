@@ -8,7 +8,7 @@ import streamlit as st
 from metricbridge import charts
 from metricbridge.errors import MetricBridgeError
 from metricbridge.progress import plateau, progress_frame
-from metricbridge.ui import state, store_state
+from metricbridge.ui import charting, state, store_state
 
 
 def render() -> None:
@@ -28,7 +28,7 @@ def render() -> None:
             signal = plateau(frame)
             if signal is not None:
                 (st.warning if signal.stalled else st.success)(signal.message)
-            st.altair_chart(charts.progress_chart(frame))
+            charting.show(charts.progress_chart(frame), width="content")
             st.caption("Dots: each run's figure (colour: its verdict); grey bars: its interval; dashed: the target.")
         st.subheader("Decisions")
         log = [{"run": run.name, "saved": run.created_at, **decision}

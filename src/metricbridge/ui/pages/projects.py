@@ -11,7 +11,7 @@ from metricbridge.narrative import compare_runs_text, run_figures
 from metricbridge.progress import verdicts_side_by_side
 from metricbridge.runs import save_report
 from metricbridge.store import STAGES, Store
-from metricbridge.ui import state, store_state, widgets
+from metricbridge.ui import charting, state, store_state, widgets
 
 
 def _new_project(db: Store) -> None:
@@ -49,8 +49,8 @@ def _save_current(db: Store, project: str) -> None:
         who = middle.text_input("Who")
         note = right.text_input("Note (what changed this time)")
         if st.form_submit_button("Save as a run"):
-            ids = save_report(db, report, path=source.path, file_name=source.name, project=project,
-                              run_name=name or None, note=note or None, who=who or None)
+            ids = save_report(db, widgets.all_verdicts(report), path=source.path, file_name=source.name,
+                              project=project, run_name=name or None, note=note or None, who=who or None)
             st.success(f"Saved {len(ids)} run(s).")
 
 
@@ -73,8 +73,8 @@ def _runs(db: Store, project: str) -> None:
         evaluations = store_state.run_evaluations(db, chosen)
         curves, points = charts.curves_frame(evaluations), charts.operating_points(evaluations)
         left, right = st.columns(2)
-        left.altair_chart(charts.roc_chart(curves, points=points), width="stretch")
-        right.altair_chart(charts.pr_chart(curves, points=points), width="stretch")
+        charting.show(charts.roc_chart(curves, points=points), left)
+        charting.show(charts.pr_chart(curves, points=points), right)
     opened = st.selectbox("Open a run (every page then works on its data)", ["(keep the current data)",
                                                                                *labels], key="open_run")
     if opened in labels and st.button("Open this run"):

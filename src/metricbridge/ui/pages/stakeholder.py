@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from metricbridge import charts, present
 from metricbridge.narrative import money, plural
 from metricbridge.report import html_report
-from metricbridge.ui import links, state, widgets
+from metricbridge.ui import charting, links, state, widgets
 
 _COLOURS = {"Ready to pilot": "green", "Promising": "orange", "Not yet": "red"}
+
+
+def _rating(judged, name: str, item: str) -> None:
+    result = judged.verdicts.get(name)
+    rating = present.rating(result)
+    if rating.label:
+        st.markdown(f"## :{_COLOURS[rating.label]}[{rating.label}]")
+        st.markdown(f"{rating.explanation} {present.plain_verdict_line(result, item=item)}")
+    elif st.session_state.get(state.CRITERIA_ERROR):
+        st.warning("The agreed criteria cannot be judged under this scenario; see the Success criteria page.")
+    else:
+        st.markdown(rating.explanation)
 
 
 def render() -> None:
@@ -21,26 +35,19 @@ def render() -> None:
         st.info("Choose what the model is for (a scenario) on the Outcomes page first.")
         st.page_link(links.page("outcomes"), label="Go to Outcomes", icon=":material/payments:")
         return
-    model = report.models[0]
-    outcomes = report.outcomes[model.name]
     st.title(scenario.name)
-    result = report.verdicts.get(model.name)
-    rating = present.rating(result)
-    if rating.label:
-        st.markdown(f"## :{_COLOURS[rating.label]}[{rating.label}]")
-        st.markdown(f"{rating.explanation} {present.plain_verdict_line(result, item=scenario.item)}")
-    elif st.session_state.get(state.CRITERIA_ERROR):
-        st.warning("The agreed criteria cannot be judged under this scenario; see the Success criteria page.")
-    else:
-        st.markdown(rating.explanation)
-    agreed = outcomes.actions[outcomes.index_at(model.threshold)]
+    name = state.current_model(report)
+    threshold = state.threshold_for(report, name)
+    rating_slot = st.container()
+    outcomes = report.outcomes[name]
+    agreed = outcomes.actions[outcomes.index_at(threshold.value)]
     level = st.select_slider(f"Send {plural(scenario.action)}", options=list(present.REVIEW_LEVELS),
                              value="as agreed", key="stakeholder_level",
                              help=f"More {plural(scenario.action)} catch more {plural(scenario.positive)} and "
                                   "take more work")
     chosen = present.threshold_for_actions(outcomes, agreed * present.REVIEW_LEVELS[level])
     point = outcomes.at(chosen)
-    for sentence in present.summary_sentences(report, model.name, chosen):
+    for sentence in present.summary_sentences(report, name, chosen):
         st.markdown(f"### {sentence}")
     cards = st.columns(4)
     cards[0].metric(f"{plural(scenario.positive).capitalize()} caught per {scenario.period}",
@@ -49,9 +56,13 @@ def render() -> None:
     cards[2].metric(f"{plural(scenario.action).capitalize()} per {scenario.period}", f"{point['actions']:,.0f}")
     cards[3].metric(f"Worth per {scenario.period}", money(point["value"], scenario.currency, signed=True))
     counts = present.icon_counts(outcomes, chosen)
-    st.altair_chart(charts.icon_array_chart(present.icon_frame(counts, positive=scenario.positive),
-                                            positive=scenario.positive), width="content")
-    st.download_button("Download the full report (HTML, opens offline)",
-                       html_report(report.at(chosen), model.name, threshold=chosen),
-                       file_name="metricbridge_report.html", mime="text/html")
+    charting.show(charts.icon_array_chart(present.icon_frame(counts, positive=scenario.positive),
+                                          positive=scenario.positive), width="content")
     state.sync_url()
+    judged = widgets.verdicts(report, name, threshold=threshold)  # the rating, filled in when ready
+    widgets.settle_threshold(threshold, judged, name)
+    with rating_slot:
+        _rating(judged, name, scenario.item)
+    widgets.download("Download the full report (HTML, opens offline)",
+                     functools.partial(html_report, judged.at({name: chosen}), name, threshold=chosen),
+                     file_name="metricbridge_report.html", mime="text/html")

@@ -9,8 +9,7 @@ import streamlit as st
 
 from metricbridge import charts, views
 from metricbridge.narrative import difference_sentence, money, number
-from metricbridge.sensitivity import capacity_value, cost_ratio_range, tornado
-from metricbridge.ui import links, state, widgets
+from metricbridge.ui import charting, links, state, widgets
 
 
 def _threshold(value: float | None) -> str:
@@ -31,20 +30,35 @@ def _matches(report, name: str, scenario) -> None:
 
 
 def _sensitivity(report, name: str, scenario) -> None:
-    curve, outcomes = report.model(name).curve, report.outcomes[name]
-    frame = tornado(curve, scenario)
-    if not frame.empty:
-        st.altair_chart(charts.tornado_chart(frame, currency=scenario.currency), width="stretch")
     with st.spinner("Finding the range of costs over which the best threshold stays best…"):
-        band = cost_ratio_range(curve, scenario, index=outcomes.best_index)
+        frame, band, worth = state.sensitivity(report, name)
+    if not frame.empty:
+        charting.show(charts.tornado_chart(frame, currency=scenario.currency))
     if band is not None:
         high = "any higher" if math.isinf(band.high) else f"{band.high:.3g}"
         st.markdown(f"A false alarm costs **{band.ratio:.3g}×** what a miss costs. The best threshold stays best "
                     f"while that ratio is between **{band.low:.3g}** and **{high}**.")
-    worth = capacity_value(curve, scenario)
     if worth is not None:
         st.markdown(f"Capacity binds: one more {scenario.action} per {scenario.period} is worth about "
                     f"**{money(worth, scenario.currency)}** (from 10% more capacity).")
+
+
+@st.fragment
+def _at_threshold(report, name: str, scenario) -> None:
+    """The model against each status quo at the threshold: a slider move reruns only this."""
+    threshold = widgets.threshold_control(report, name)
+    state.sync_url()
+    model_point = report.outcomes[name].at(threshold.value)
+    cards = st.columns(len(report.status_quo))
+    for column, sq in zip(cards, report.status_quo, strict=True):
+        with column.container(border=True):
+            st.markdown(f"**{name} vs {sq.name}**")
+            st.metric(f"Value per {scenario.period}", money(model_point["value"], scenario.currency, signed=True),
+                      delta=money(model_point["value"] - sq.point["value"], scenario.currency, signed=True))
+            st.caption(difference_sentence(model_point, sq.point, scenario, name=sq.name))
+    charting.show(charts.comparison_chart(views.comparison_frame(report, name, threshold.value)), width="content")
+    if threshold.provisional:  # the threshold chosen against the criteria: fill it in
+        widgets.settle_threshold(threshold, widgets.verdicts(report, name, threshold=threshold), name)
 
 
 def render() -> None:
@@ -57,25 +71,14 @@ def render() -> None:
         st.page_link(links.page("outcomes"), label="Go to Outcomes", icon=":material/payments:")
         return
     scenario = report.scenario
-    report = report.at(widgets.threshold_control(report))
-    state.sync_url()
-    name = widgets.pick_model(report, key="status_quo_model")
-    model_point = report.outcomes[name].at(report.model(name).threshold)
-    cards = st.columns(len(report.status_quo))
-    for column, sq in zip(cards, report.status_quo, strict=True):
-        with column.container(border=True):
-            st.markdown(f"**{name} vs {sq.name}**")
-            st.metric(f"Value per {scenario.period}", money(model_point["value"], scenario.currency, signed=True),
-                      delta=money(model_point["value"] - sq.point["value"], scenario.currency, signed=True))
-            st.caption(difference_sentence(model_point, sq.point, scenario, name=sq.name))
-    st.altair_chart(charts.comparison_chart(views.comparison_frame(report, name, report.model(name).threshold)))
+    name = widgets.pick_model(report)
+    _at_threshold(report, name, scenario)
     st.subheader("Matching today")
     _matches(report, name, scenario)
     st.subheader("The bar to beat")
     st.caption("Dashed: the lowest precision at each recall that is worth as much as each status quo, at the "
                "deployment's prevalence. Where the model's curve runs above a line, it is worth more.")
-    st.altair_chart(charts.break_even_chart(views.deployment_pr(report, name), views.break_even_bars(report, name)),
-                    width="stretch")
+    charting.show(charts.break_even_chart(views.deployment_pr(report, name), views.break_even_bars(report, name)))
     st.subheader("Which assumption matters")
     st.caption("The best value within capacity when each input moves from -50% to +50%; the widest bars are "
                "the assumptions worth pinning down.")
