@@ -83,8 +83,13 @@ def test_metrics_page_shows_the_second_model_and_the_table_of_all():
     at.selectbox(key="model_picker").set_value("score_logreg").run()
     expected = _demo().model("score_logreg").at_threshold
     assert _metric(at, "Caught") == f"{expected['tp']:,.0f}"
-    table = at.dataframe[0].value
-    assert list(table["model"]) == ["score_gbm", "score_logreg"]
+    table = next(m.value for m in at.markdown if m.value.startswith("| model |"))
+    rows = table.splitlines()[2:]
+    assert [row.split(" | ")[0].strip("| ") for row in rows] == ["score\\_gbm", "score\\_logreg"]
+    demo = _demo()
+    for row, name in zip(rows, ("score_gbm", "score_logreg"), strict=True):  # each at its own threshold
+        assert f"| {demo.model(name).threshold:.4g} |" in row
+        assert f"| {demo.model(name).at_threshold['tp']:,.0f} |" in row
 
 
 def test_the_threshold_is_shared_between_pages():

@@ -14,7 +14,9 @@ Curves are downsampled before drawing (a browser slows long before Altair's 5,00
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -100,14 +102,37 @@ def _finite(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**infinite) if infinite else frame
 
 
+_DERIVED: OrderedDict[tuple[int, tuple[Any, ...]], tuple[weakref.ref[pd.DataFrame], pd.DataFrame]] = OrderedDict()
+_DERIVED_KEEP = 256
+_WORTH_KEEPING = 50  # rows below which deriving again is cheaper than remembering
+
+
+def _derived(source: pd.DataFrame, how: tuple[Any, ...], make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``make()``, the same object again for the same source frame and recipe: a cached curves or band frame
+    gives the same chart frames on every rerun, so the app sends bytes it already encoded."""
+    key = (id(source), how)
+    kept = _DERIVED.get(key)
+    if kept is not None and kept[0]() is source:
+        return kept[1]
+    result = make()
+    if len(source) >= _WORTH_KEEPING:
+        _DERIVED[key] = (weakref.ref(source), result)
+        while len(_DERIVED) > _DERIVED_KEEP:
+            _DERIVED.popitem(last=False)
+    return result
+
+
 def _columns(frame: pd.DataFrame, columns: Sequence[str], *, defined: str | None = None) -> pd.DataFrame:
     """Only the columns a chart reads (each once), without the rows where ``defined`` is missing, numbered
     from 0. (Built from the columns' arrays: ``.loc`` and ``dropna`` cost a few times more.)"""
-    arrays = {column: frame[column].array for column in dict.fromkeys(columns)}
-    if defined is not None:
-        kept = frame[defined].notna().to_numpy()
-        arrays = {column: array[kept] for column, array in arrays.items()}
-    return pd.DataFrame(arrays)
+    def make() -> pd.DataFrame:
+        arrays = {column: frame[column].array for column in dict.fromkeys(columns)}
+        if defined is not None:
+            kept = frame[defined].notna().to_numpy()
+            arrays = {column: array[kept] for column, array in arrays.items()}
+        return pd.DataFrame(arrays)
+
+    return _derived(frame, ("columns", tuple(columns), defined), make)
 
 
 def _evenly(count: int, max_points: int) -> np.ndarray:
@@ -181,13 +206,16 @@ def _band_mark(x: str, figure: str) -> alt.Chart:
 def _band_frame(bands: pd.DataFrame, *, x: str, figure: str, max_points: int = MAX_CURVE_POINTS) -> pd.DataFrame:
     """The rows of ``bands`` that :func:`_band_mark` draws (those with ``x`` and both ends of the interval),
     at most ``max_points`` of them spread evenly."""
-    columns = list(dict.fromkeys([x, f"{figure}_low", f"{figure}_high", "threshold"]))
-    values = {column: bands[column].to_numpy(dtype=float) for column in columns}
-    kept = np.flatnonzero(np.isfinite(values[x]) & np.isfinite(values[f"{figure}_low"])
-                          & np.isfinite(values[f"{figure}_high"]))
-    if len(kept) > max_points:
-        kept = kept[_evenly(len(kept), max_points)]
-    return _finite(pd.DataFrame({column: array[kept] for column, array in values.items()}))
+    def make() -> pd.DataFrame:
+        columns = list(dict.fromkeys([x, f"{figure}_low", f"{figure}_high", "threshold"]))
+        values = {column: bands[column].to_numpy(dtype=float) for column in columns}
+        kept = np.flatnonzero(np.isfinite(values[x]) & np.isfinite(values[f"{figure}_low"])
+                              & np.isfinite(values[f"{figure}_high"]))
+        if len(kept) > max_points:
+            kept = kept[_evenly(len(kept), max_points)]
+        return _finite(pd.DataFrame({column: array[kept] for column, array in values.items()}))
+
+    return _derived(bands, ("band", x, figure, max_points), make)
 
 
 def _diagonal(x: str, y: str) -> pd.DataFrame:
@@ -281,14 +309,17 @@ def metrics_chart(curves: pd.DataFrame, *, threshold: float, metrics: Sequence[s
     if missing:
         raise ValueError(f"the curves frame has no column {', '.join(missing)}: make it with "
                          f"curves_frame(..., metrics={tuple(metrics)!r})")
-    kept = curves["threshold"].notna().to_numpy()
-    # long form, one block of rows per metric (as DataFrame.melt gives, at a fraction of its cost)
-    long = pd.DataFrame({
-        "model": np.tile(curves["model"].to_numpy()[kept], len(metrics)),
-        "threshold": np.tile(curves["threshold"].to_numpy()[kept], len(metrics)),
-        "metric": np.repeat([METRIC_LABELS.get(metric, metric) for metric in metrics], int(kept.sum())),
-        "value": np.concatenate([curves[metric].to_numpy(dtype=float)[kept] for metric in metrics]) if metrics
-        else np.empty(0)})
+    def make() -> pd.DataFrame:
+        kept = curves["threshold"].notna().to_numpy()
+        # long form, one block of rows per metric (as DataFrame.melt gives, at a fraction of its cost)
+        return pd.DataFrame({
+            "model": np.tile(curves["model"].to_numpy()[kept], len(metrics)),
+            "threshold": np.tile(curves["threshold"].to_numpy()[kept], len(metrics)),
+            "metric": np.repeat([METRIC_LABELS.get(metric, metric) for metric in metrics], int(kept.sum())),
+            "value": np.concatenate([curves[metric].to_numpy(dtype=float)[kept] for metric in metrics])
+            if metrics else np.empty(0)})
+
+    long = _derived(curves, ("metrics", tuple(metrics)), make)
     return Chart(template=_metrics_template(),
                  data={"metrics": long, "threshold": pd.DataFrame({"threshold": [threshold]})})
 

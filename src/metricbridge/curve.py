@@ -158,9 +158,9 @@ class ThresholdCurve:
         return index_at(self.thresholds, threshold)
 
     def at(self, threshold: float) -> dict[str, float]:
-        """Every metric of POINT_METRICS at one threshold (NaN where undefined)."""
-        i = self.index_at(threshold)
-        return {name: float(getattr(self, name)[i]) for name in POINT_METRICS}
+        """Every metric of POINT_METRICS at one threshold (NaN where undefined), computed at that point only."""
+        point = self.take(np.array([self.index_at(threshold)]))
+        return {name: float(np.asarray(getattr(point, name))[..., 0]) for name in POINT_METRICS}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per threshold with every metric, long enough to chart or export."""

@@ -14,10 +14,10 @@ or confidence never draws again.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -374,20 +374,27 @@ def verdicts(figures: Resampled, criteria: Criteria, *, threshold: float, choice
                           resamples=boot.resamples, seed=boot.seed, bins=boot.bins, bands=bands)
 
 
-def _interval(samples: np.ndarray, confidence: float) -> list[float]:
-    return [float(x) for x in percentile_interval(np.asarray(samples, dtype=float), confidence)]
+Key = TypeVar("Key", bound=Hashable)
+
+
+def _intervals_of(samples: Mapping[Key, np.ndarray], confidence: float) -> dict[Key, list[float]]:
+    """The central interval of each named set of resamples, in one vectorized percentile."""
+    if not samples:
+        return {}
+    low, high = percentile_interval(np.column_stack([np.asarray(v, dtype=float) for v in samples.values()]),
+                                    confidence)
+    return {key: [float(a), float(b)] for key, a, b in zip(samples, low, high, strict=True)}
 
 
 def _intervals(figures: Resampled, column: ThresholdCurve, outcomes: Outcomes | None,
                confidence: float) -> dict[str, list[float]]:
     boot = figures.bootstrap
-    intervals = {key: _interval(np.asarray(getattr(column, key))[:, 0], confidence) for key in POINT_METRICS}
-    for key, samples in boot.threshold_free.items():  # around the exact figure
-        if boot.exact_threshold_free[key] is not None:
-            intervals[key] = _interval(samples, confidence)
+    samples = {key: np.asarray(getattr(column, key))[:, 0] for key in POINT_METRICS}
+    samples |= {key: values for key, values in boot.threshold_free.items()  # around the exact figure
+                if boot.exact_threshold_free[key] is not None}
     if outcomes is not None:
-        intervals |= {key: _interval(getattr(outcomes, key)[:, 0], confidence) for key in OUTCOME_KEYS}
-    return intervals
+        samples |= {key: getattr(outcomes, key)[:, 0] for key in OUTCOME_KEYS}
+    return _intervals_of(samples, confidence)
 
 
 def _differences(figures: Resampled, outcomes: Outcomes | None,
@@ -395,9 +402,10 @@ def _differences(figures: Resampled, outcomes: Outcomes | None,
     """Per status quo and outcome: the interval of model minus status quo on the same resamples."""
     if outcomes is None:
         return {}
-    return {name: {key: _interval(getattr(outcomes, key)[:, 0] - np.asarray(getattr(sq, key))[..., 0],
-                                  confidence) for key in OUTCOME_KEYS}
-            for name, sq in figures.status_quo.items()}
+    samples = {(name, key): getattr(outcomes, key)[:, 0] - np.asarray(getattr(sq, key))[..., 0]
+               for name, sq in figures.status_quo.items() for key in OUTCOME_KEYS}
+    intervals = _intervals_of(samples, confidence)
+    return {name: {key: intervals[(name, key)] for key in OUTCOME_KEYS} for name in figures.status_quo}
 
 
 # -- one call each, from counts (the bootstrap drawn for it) ---------------------------------------------

@@ -7,7 +7,7 @@ when one is missing, and :func:`single_class_warning` says why in words.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -135,14 +135,26 @@ class Evaluation:
     counts: ScoreCounts
     curve: ThresholdCurve
     threshold: float
+    # figures that do not depend on the threshold, computed once and shared by the copies at() makes
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def at_threshold(self) -> dict[str, float]:
         return self.curve.at(self.threshold)
 
+    @property
+    def threshold_free(self) -> dict[str, float | None]:
+        """ROC AUC, average precision, Brier score and log loss (None where undefined)."""
+        if "threshold_free" not in self.memo:
+            self.memo["threshold_free"] = {
+                "roc_auc": roc_auc(self.curve), "average_precision": average_precision(self.curve),
+                "brier": brier(self.counts), "log_loss": log_loss(self.counts)}
+        figures: dict[str, float | None] = self.memo["threshold_free"]
+        return figures
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the CLI (figures unrounded, NaN as null)."""
-        counts, curve = self.counts, self.curve
+        counts = self.counts
         return {
             "name": self.name,
             "rows": counts.n_rows,
@@ -152,10 +164,7 @@ class Evaluation:
             "counting": {"mode": counts.mode, "cells": counts.cells, "bins": counts.bins},
             "score_range": [counts.score_min, counts.score_max],
             "hard_decisions": counts.is_hard_decision,
-            "roc_auc": roc_auc(curve),
-            "average_precision": average_precision(curve),
-            "brier": brier(counts),
-            "log_loss": log_loss(counts),
+            **self.threshold_free,
             "threshold": self.threshold,
             "at_threshold": {key: _clean(value) for key, value in self.at_threshold.items()},
         }

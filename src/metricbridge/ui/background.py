@@ -19,7 +19,7 @@ import streamlit as st
 
 __all__ = ["Job", "submit", "wait"]
 
-_KEEP = 32  # finished jobs kept (each a model's bootstrap: a few MB)
+_KEEP = {"count": 8, "bootstrap": 32}  # finished jobs kept per pool (a count, a model's bootstrap: a few MB)
 _POLL = 0.03  # seconds between progress updates while a page waits
 
 
@@ -42,23 +42,25 @@ class Job:
         return self.future.result()
 
 
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metricbridge-bootstrap")
-_jobs: OrderedDict[Hashable, Job] = OrderedDict()
+# One worker per pool: counting a new file does not queue behind a bootstrap, and neither runs twice at once.
+_executors = {pool: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"metricbridge-{pool}") for pool in _KEEP}
+_jobs: dict[str, OrderedDict[Hashable, Job]] = {pool: OrderedDict() for pool in _KEEP}
 _lock = threading.Lock()
 
 
-def submit(key: Hashable, work: Callable[[Callable[[float, str], None]], Any]) -> Job:
+def submit(key: Hashable, work: Callable[[Callable[[float, str], None]], Any], *, pool: str = "bootstrap") -> Job:
     """The job for ``key``: the running or finished one, else ``work(report)`` started in the background
     (``report(fraction, what)`` tells the page how far it got). A job that failed is started again."""
+    jobs = _jobs[pool]
     with _lock:
-        job = _jobs.get(key)
+        job = jobs.get(key)
         if job is not None and not (job.done and job.future.exception() is not None):
-            _jobs.move_to_end(key)
+            jobs.move_to_end(key)
             return job
         job = Job()
-        _jobs[key] = job
-        while len(_jobs) > _KEEP:
-            _jobs.popitem(last=False)
+        jobs[key] = job
+        while len(jobs) > _KEEP[pool]:
+            jobs.popitem(last=False)
 
     def run() -> None:
         try:
@@ -66,7 +68,7 @@ def submit(key: Hashable, work: Callable[[Callable[[float, str], None]], Any]) -
         except BaseException as error:  # handed to the page that waits, which shows it
             job.future.set_exception(error)
 
-    _executor.submit(run)
+    _executors[pool].submit(run)
     return job
 
 

@@ -9,7 +9,7 @@ cached stages of the pipeline, each computed once on its real inputs:
 A page asks only for the stages it shows. Shared values live under session-state keys that no widget
 owns (set with ``setdefault``), because Streamlit forgets a widget's key when its page is not shown.
 Caches are keyed on the file's content hash with the path passed unhashed; their values are immutable,
-so ``st.cache_resource`` hands out the same object instead of a copy.
+so the caches hand out the same object instead of a copy.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,8 +25,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from metricbridge import charts
 from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria, load_criteria
+from metricbridge.curve import ThresholdCurve
 from metricbridge.digests import bytes_digest, file_digest
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_threshold
@@ -116,7 +119,7 @@ def demo_source(key: str) -> Source | None:
     return Source(name=path.name, path=str(path), digest=_digest_of(str(path)), demo=key)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@functools.lru_cache(maxsize=16)
 def _digest_of(path: str) -> str:
     return file_digest(path)  # a demo file is read once per server, not on every first visit
 
@@ -208,7 +211,7 @@ def presets() -> dict[str, Path]:
     return _presets(str(demo_dir() / "scenarios"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@functools.lru_cache(maxsize=4)
 def _presets(folder: str) -> dict[str, Path]:
     found = {}
     for path in sorted(Path(folder).glob("*.yaml")) if Path(folder).is_dir() else []:
@@ -270,35 +273,41 @@ def set_criteria(criteria: Criteria | None, *, loaded: bool = False) -> None:
 
 
 # -- stage 1 and 2: counting, and the scenario's figures ------------------------------------------------------
+# Caches hold immutable values and key on hashable inputs (file hash, choices, scenario, criteria) or on the
+# identity of an earlier stage's cached value: a lookup costs a dict access, not Streamlit's hashing of
+# dataclasses, and hands out the object itself, not a copy.
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _overview(digest: str, _path: str, name: str) -> FileOverview:
-    return inspect_file(_path, name=name)
+@functools.lru_cache(maxsize=8)
+def _overview(digest: str, path: str, name: str) -> FileOverview:
+    return inspect_file(path, name=name)
 
 
 def overview(source: Source) -> FileOverview:
     return _overview(source.digest, source.path, source.name)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _counted(digest: str, _path: str, name: str, choices: Choices, skeleton: Scenario | None) -> EvaluationReport:
+def _count(path: str, name: str, choices: Choices, skeleton: Scenario | None,
+           progress: ProgressCallback) -> EvaluationReport:
     # Counted once per file, column choice and scenario columns (the skeleton); a scenario edit is then
     # arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
-    return evaluate_file(_path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
+    progress(0.0, f"reading {name}")
+    return evaluate_file(path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
                          **asdict(choices))
 
 
 def counted(source: Source, choices: Choices, scenario: Scenario | None) -> EvaluationReport:
-    """Stage 1: every model of the source counted (MetricBridgeError when the data cannot be used)."""
+    """Stage 1: every model of the source counted, with a progress bar while it runs (MetricBridgeError when
+    the data cannot be used)."""
     skeleton = scenario.skeleton() if scenario else None
-    with st.spinner(f"Counting scores in {source.name}…"):
-        return _counted(source.digest, source.path, source.name, choices, skeleton)
+    work = functools.partial(_count, source.path, source.name, choices, skeleton)
+    job = background.submit(("count", source.digest, choices, skeleton), work, pool="count")
+    (result,) = background.wait([job], what=f"Counting scores in {source.name}")
+    return result  # type: ignore[no-any-return]
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _under(digest: str, choices: Choices, skeleton: Scenario | None, scenario: Scenario | None,
-           _counted_report: EvaluationReport) -> EvaluationReport:
-    report = _counted_report.with_scenario(scenario)
+@functools.lru_cache(maxsize=32)
+def _under(counted_report: EvaluationReport, scenario: Scenario | None) -> EvaluationReport:
+    report = counted_report.with_scenario(scenario)
     thresholds, reasons = {}, {}
     for model in report.models:
         thresholds[model.name], reasons[model.name] = policy_threshold(report, model.name,
@@ -310,9 +319,28 @@ def report(source: Source, choices: Choices) -> EvaluationReport:
     """Stage 2: the evaluation under the current scenario, every model at its default threshold before any
     criteria (the scenario's best, else 0.5, else the median score). No verdicts: see :func:`judged`."""
     scenario = current_scenario()
-    base = counted(source, choices, scenario)
-    skeleton = scenario.skeleton() if scenario else None
-    return _under(source.digest, choices, skeleton, scenario, base)
+    return _under(counted(source, choices, scenario), scenario)
+
+
+_CURVES: OrderedDict[tuple[tuple[str, ThresholdCurve], ...], pd.DataFrame] = OrderedDict()
+
+
+@functools.lru_cache(maxsize=16)
+def calibration(report: EvaluationReport) -> pd.DataFrame:
+    """Every probability model's reliability table (``charts.calibration_frame``), once per report."""
+    return charts.calibration_frame(report.models)
+
+
+def curves(report: EvaluationReport, model: str | None = None) -> pd.DataFrame:
+    """Every model's curve (or ``model``'s), downsampled for drawing (``charts.curves_frame``), made once per
+    counting (the key holds the curves themselves, so a later report at other thresholds finds it)."""
+    models = [m for m in report.models if model is None or m.name == model]
+    key = tuple((m.name, m.curve) for m in models)
+    if key not in _CURVES:
+        _CURVES[key] = charts.curves_frame(models)
+        while len(_CURVES) > 16:
+            _CURVES.popitem(last=False)
+    return _CURVES[key]
 
 
 # -- stage 3 and 4: the bootstrap and the verdicts ---------------------------------------------------------
@@ -354,10 +382,9 @@ def verdicts_ready(base: EvaluationReport, model: str) -> bool:
     return all(job.done for job in bootstrap_jobs(base, [model]).values())
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _judged(key: tuple, criteria: Criteria, model: str, _base: EvaluationReport,
-            _bootstrap: Bootstrap) -> EvaluationReport:
-    with_bootstrap = replace(_base, bootstraps=_base.bootstraps | {model: _bootstrap})
+@functools.lru_cache(maxsize=64)
+def _judged(base: EvaluationReport, criteria: Criteria, model: str, bootstrap: Bootstrap) -> EvaluationReport:
+    with_bootstrap = replace(base, bootstraps=base.bootstraps | {model: bootstrap})
     return with_bootstrap.with_criteria(criteria, models=[model], resamples=RESAMPLES, seed=SEED, bins=BAND_BINS)
 
 
@@ -375,45 +402,39 @@ def judged(base: EvaluationReport, model: str, *, wait: bool = True) -> Evaluati
         return None
     try:
         (bootstrap,) = background.wait(list(jobs.values()), what="Bootstrapping the verdicts")
-        key = (source.digest, current_choices(), base.scenario)
-        return _judged(key, agreement.current, model, base, bootstrap)
+        return _judged(base, agreement.current, model, bootstrap)
     except MetricBridgeError as error:
         st.session_state[CRITERIA_ERROR] = str(error)
         return base
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _bands(key: tuple, criteria: Criteria, model: str, max_points: int,
-           _judged_report: EvaluationReport) -> pd.DataFrame | None:
-    return _judged_report.bands(model, max_points=max_points)
+@functools.lru_cache(maxsize=64)
+def _bands(judged_report: EvaluationReport, model: str, max_points: int) -> pd.DataFrame | None:
+    return judged_report.bands(model, max_points=max_points)
 
 
 def bands(judged_report: EvaluationReport, model: str, *, max_points: int = 500) -> pd.DataFrame | None:
     """The bootstrap band of ``model`` (None without verdicts), at most ``max_points`` thresholds; kept per
-    data, scenario and criteria."""
-    result = judged_report.verdicts.get(model)
-    source = current_source()
-    if result is None or source is None:
-        return None
-    key = (source.digest, current_choices(), judged_report.scenario)
-    return _bands(key, result.criteria, model, max_points, judged_report)
+    judged report (data, scenario and criteria)."""
+    return _bands(judged_report, model, max_points) if model in judged_report.verdicts else None
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _sensitivity(key: tuple, model: str, _report: EvaluationReport) -> tuple[pd.DataFrame, CostRatioRange | None,
-                                                                              float | None]:
-    curve, scenario = _report.model(model).curve, _report.scenario
-    assert scenario is not None
-    return (tornado(curve, scenario), cost_ratio_range(curve, scenario, index=_report.outcomes[model].best_index),
-            capacity_value(curve, scenario))
+@functools.lru_cache(maxsize=128)
+def view(make: Callable[[EvaluationReport, str], pd.DataFrame], report: EvaluationReport, model: str) -> pd.DataFrame:
+    """``make(report, model)`` (one of metricbridge.views' tables) once per report: a threshold move or a
+    rerun finds it (pass the stage's report, not a copy at another threshold)."""
+    return make(report, model)
 
 
+@functools.lru_cache(maxsize=32)
 def sensitivity(report: EvaluationReport, model: str) -> tuple[pd.DataFrame, CostRatioRange | None, float | None]:
     """Which assumption matters for ``model`` under the report's scenario (the tornado, the cost-ratio range
-    of the best threshold, the worth of one more action): kept per data and scenario."""
-    source = current_source()
-    key = (source.digest if source else "", current_choices(), report.scenario)
-    return _sensitivity(key, model, report)
+    of the best threshold, the worth of one more action): kept per report (data and scenario)."""
+    curve, scenario = report.model(model).curve, report.scenario
+    if scenario is None:
+        raise ValueError("sensitivity needs a report with a scenario")
+    return (tornado(curve, scenario), cost_ratio_range(curve, scenario, index=report.outcomes[model].best_index),
+            capacity_value(curve, scenario))
 
 
 # -- the model and its threshold -------------------------------------------------------------------------------

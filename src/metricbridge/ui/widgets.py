@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
+import pandas as pd
 import streamlit as st
 
 from metricbridge.errors import MetricBridgeError
@@ -14,7 +15,7 @@ from metricbridge.evaluate import EvaluationReport
 from metricbridge.ui import links, state
 
 __all__ = ["loaded_report", "show_messages", "pick_model", "threshold_control", "verdicts", "all_verdicts",
-           "settle_threshold", "download"]
+           "settle_threshold", "table", "download"]
 
 
 def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
@@ -94,13 +95,15 @@ def threshold_control(report: EvaluationReport, model: str) -> state.Threshold:
     return threshold
 
 
-def verdicts(report: EvaluationReport, model: str, *, threshold: state.Threshold) -> EvaluationReport:
-    """``report`` with ``model``'s verdicts at the threshold in force (waiting for its bootstrap, with a
-    progress bar); ``report`` itself when there are no criteria or they cannot be judged."""
+def verdicts(report: EvaluationReport, model: str, *, threshold: state.Threshold,
+             at_threshold: bool = True) -> EvaluationReport:
+    """``report`` with ``model``'s verdicts (waiting for its bootstrap, with a progress bar): at the threshold
+    in force, or with ``at_threshold=False`` at the chosen one (enough for bands and the choice); ``report``
+    itself when there are no criteria or they cannot be judged."""
     judged = state.judged(report, model)
     if judged is None or not judged.verdicts:
         return report
-    if threshold.provisional or judged.model(model).threshold == threshold.value:
+    if not at_threshold or threshold.provisional or judged.model(model).threshold == threshold.value:
         return judged
     return judged.judged_at(threshold.value, model=model)
 
@@ -117,6 +120,19 @@ def settle_threshold(threshold: state.Threshold, judged: EvaluationReport, model
     """After the verdicts came in: a page drawn at a provisional threshold is drawn again at the chosen one."""
     if threshold.provisional and model in judged.verdicts and judged.model(model).threshold != threshold.value:
         st.rerun()
+
+
+def table(frame: pd.DataFrame) -> str:
+    """A small table (a few rows of text) as Markdown: drawn in microseconds, where a data frame widget costs
+    tens of milliseconds a rerun. Every cell is text escaped for Markdown."""
+    def cell(value: object) -> str:
+        text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        return "".join(f"\\{c}" if c in "*_`[]<>#~$" else c for c in text)
+
+    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
 
 
 def download(label: str, make: Callable[[], bytes | str], *, file_name: str, mime: str,

@@ -183,7 +183,7 @@ def render() -> None:
     _choice(result)
     st.subheader("Which operating points would meet every criterion")
     grid, places = views.feasibility(judged, agreement.current, name)
-    charting.show(charts.feasibility_chart(grid, places=places, model=views.deployment_pr(judged, name)))
+    charting.show(charts.feasibility_chart(grid, places=places, model=state.view(views.deployment_pr, report, name)))
     st.caption("Each square is a possible operating point at the deployment's prevalence; the diamonds are "
                "today's status quos and the black line this model. Criteria on AUC or Brier are not part of it.")
     _versions(agreement)

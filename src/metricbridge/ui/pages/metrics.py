@@ -52,7 +52,7 @@ def _models_table(report: EvaluationReport) -> pd.DataFrame:
 
 
 def _curves(report: EvaluationReport, name: str, slots, bands: pd.DataFrame | None) -> tuple:
-    curves, points = charts.curves_frame(report.models), charts.operating_points(report.models)
+    curves, points = state.curves(report), charts.operating_points(report.models)
     roc = charts.roc_chart(curves, points=points, bands=bands)
     pr = charts.pr_chart(curves, points=points, base_rate=report.model(name).counts.prevalence, bands=bands)
     charting.show(roc, slots[0])
@@ -66,25 +66,25 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
     threshold = widgets.threshold_control(report, name)
     state.sync_url()
     others = {m.name: state.threshold_for(report, m.name).value for m in report.models if m.name != name}
-    report = report.at(others | {name: threshold.value})
-    model = report.model(name)
+    at = report.at(others | {name: threshold.value})  # the verdicts' stages key on ``report`` itself
+    model = at.model(name)
     if model.counts.is_hard_decision:
         st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "
                 "threshold between 0 and 1 changes nothing.")
     _outcome_cards(model)
     ready = state.verdicts_ready(report, name)
-    judged = widgets.verdicts(report, name, threshold=threshold) if ready else None
+    judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False) if ready else None
     band = state.bands(judged, name) if judged is not None else None
     caption = st.empty()
     left, right = st.columns(2)
     slots = (left.empty(), right.empty())
-    roc, pr = _curves(report, name, slots, band)
-    charting.show(charts.metrics_chart(charts.curves_frame([model]), threshold=model.threshold))
+    roc, pr = _curves(at, name, slots, band)
+    charting.show(charts.metrics_chart(state.curves(report, name), threshold=model.threshold))
     left, right = st.columns(2)
     left.markdown("**Confusion matrix at the threshold**")
-    left.table(_confusion_table(model))
+    left.markdown(widgets.table(_confusion_table(model).reset_index(names="")))
     right.markdown("**Every model, each at its threshold**")
-    right.dataframe(_models_table(report), hide_index=True)
+    right.markdown(widgets.table(_models_table(at)))
     with st.expander("Downloads: the work list and the charts"):
         source = state.current_source()
         if source is not None:
@@ -94,11 +94,11 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
         charting.svg_png_downloads(roc, "ROC curve", key="roc")
         charting.svg_png_downloads(pr, "Precision-recall curve", key="pr")
     if judged is None:  # the verdicts' parts, filled in once the bootstrap is done
-        judged = widgets.verdicts(report, name, threshold=threshold)
+        judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
         widgets.settle_threshold(threshold, judged, name)
         band = state.bands(judged, name)
         if band is not None:
-            _curves(report, name, slots, band)
+            _curves(at, name, slots, band)
     if band is not None:
         confidence = judged.verdicts[name].criteria.confidence
         caption.caption(f"Shaded: where {name}'s curve could lie with another test set of this size "
@@ -115,7 +115,7 @@ def render() -> None:
     _at_threshold(report, name)
     model = report.model(name)
     left, right = st.columns(2)
-    calibration = charts.calibration_frame(report.models)
+    calibration = state.calibration(report)
     if calibration.empty:
         left.info("No calibration chart: the scores are not probabilities.")
     else:

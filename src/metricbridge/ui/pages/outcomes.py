@@ -43,7 +43,7 @@ def _cards(point: dict, scenario: Scenario, precision: float) -> None:
 
 
 def _charts(report: EvaluationReport, scenario: Scenario, name: str, threshold: float, slots, bands) -> None:
-    thinned, best = views.outcome_curve(report, name), report.outcomes[name].best_threshold
+    thinned, best = state.view(views.outcome_curve, report, name), report.outcomes[name].best_threshold
 
     def outcome(figure: str, title: str, band=None) -> charts.Chart:
         return charts.outcomes_chart(thinned, threshold=threshold, best=best, capacity=scenario.capacity,
@@ -71,13 +71,13 @@ def _at_threshold(report: EvaluationReport, scenario: Scenario, name: str) -> No
                 f"**{money(float(outcomes.value[outcomes.best_index]), scenario.currency, signed=True)}** "
                 f"per {scenario.period}.")
     ready = state.verdicts_ready(report, name)
-    judged = widgets.verdicts(report, name, threshold=threshold) if ready else None
+    judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False) if ready else None
     rows = st.columns(2), st.columns(2)
     slots = tuple(column.empty() for row in rows for column in row)
     _charts(report, scenario, name, threshold.value, slots,
             state.bands(judged, name) if judged is not None else None)
     if judged is None:  # the value band, filled in once the bootstrap is done
-        judged = widgets.verdicts(report, name, threshold=threshold)
+        judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
         widgets.settle_threshold(threshold, judged, name)
         if judged.verdicts:
             _charts(report, scenario, name, threshold.value, slots, state.bands(judged, name))

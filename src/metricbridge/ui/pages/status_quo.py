@@ -17,7 +17,7 @@ def _threshold(value: float | None) -> str:
 
 
 def _matches(report, name: str, scenario) -> None:
-    for row in views.matches_frame(report, name).to_dict("records"):
+    for row in state.view(views.matches_frame, report, name).to_dict("records"):
         if pd.isna(row["actions needed"]):
             catch_text = "no threshold catches as many"
         else:
@@ -58,7 +58,8 @@ def _at_threshold(report, name: str, scenario) -> None:
             st.caption(difference_sentence(model_point, sq.point, scenario, name=sq.name))
     charting.show(charts.comparison_chart(views.comparison_frame(report, name, threshold.value)), width="content")
     if threshold.provisional:  # the threshold chosen against the criteria: fill it in
-        widgets.settle_threshold(threshold, widgets.verdicts(report, name, threshold=threshold), name)
+        widgets.settle_threshold(threshold, widgets.verdicts(report, name, threshold=threshold, at_threshold=False),
+                                 name)
 
 
 def render() -> None:
@@ -78,7 +79,8 @@ def render() -> None:
     st.subheader("The bar to beat")
     st.caption("Dashed: the lowest precision at each recall that is worth as much as each status quo, at the "
                "deployment's prevalence. Where the model's curve runs above a line, it is worth more.")
-    charting.show(charts.break_even_chart(views.deployment_pr(report, name), views.break_even_bars(report, name)))
+    charting.show(charts.break_even_chart(state.view(views.deployment_pr, report, name),
+                                          state.view(views.break_even_bars, report, name)))
     st.subheader("Which assumption matters")
     st.caption("The best value within capacity when each input moves from -50% to +50%; the widest bars are "
                "the assumptions worth pinning down.")
