@@ -339,3 +339,38 @@ def test_long_curves_are_drawn_from_at_most_500_points_that_keep_both_ends():
     with pytest.raises(ValueError, match=r"no column mcc: make it with curves_frame\(\.\.\., metrics="):
         charts.metrics_chart(curves, threshold=0.5, metrics=("mcc",))
     assert charts.curves_frame(models, metrics=("mcc",))["mcc"].notna().any()
+
+
+def test_after_warming_up_the_pages_charts_build_no_template(fraud_report):
+    """The app builds every template ahead of the first visit (charts.warm_up); the pages' charts on the
+    demo then find theirs, whatever the threshold or the scenario's words (only the status quos' names,
+    which order the comparison, make one of their own)."""
+    from metricbridge.criteria import load_criteria
+
+    charts.warm_up()
+    functions = [getattr(charts, name) for name in dir(charts) if name.endswith("_template")
+                 and hasattr(getattr(charts, name), "cache_info") and name != "_comparison_template"]
+    assert len(functions) == 11  # every cached template but the comparison's
+    sizes = {f.__name__: f.cache_info().currsize for f in functions}
+    judged = fraud_report.with_criteria(load_criteria(DATA / "criteria" / "demo_fraud.yaml"))
+    _every_chart(judged, 0.37)
+    new = {f.__name__: f.cache_info().currsize - sizes[f.__name__] for f in functions}
+    assert {name: count for name, count in new.items() if count} == {"_roc_template": 1}  # the report's width
+
+
+def test_words_fill_the_templates_slots_and_leave_the_template_alone():
+    parts = pd.DataFrame({"part": ["caught"], "value": [1.0]})
+    euros, none = charts.breakdown_chart(parts, currency="EUR"), charts.breakdown_chart(parts, currency=None)
+    assert euros.template is none.template
+    assert none.spec()["encoding"]["x"]["title"] == "Value per period"
+    assert "{{" in str(euros.template) and "{{" not in str(euros.spec()) and "{{" not in str(euros.to_dict())
+    frame = present_icons()
+    chart = charts.icon_array_chart(frame, positive="urgent ticket")
+    assert chart.to_dict()["encoding"]["color"]["scale"]["domain"][0] == "urgent ticket caught"
+
+
+def present_icons() -> pd.DataFrame:
+    from metricbridge import present
+
+    counts = {"caught": 5, "missed": 5, "false_alarms": 10, "left_alone": 980}
+    return present.icon_frame(counts, positive="urgent ticket")

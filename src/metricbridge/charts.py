@@ -14,10 +14,11 @@ Curves are downsampled before drawing (a browser slows long before Altair's 5,00
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
@@ -60,17 +61,36 @@ class Chart:
 
     template: Mapping[str, Any]
     data: Mapping[str, pd.DataFrame]
+    texts: Mapping[str, str] = field(default_factory=dict)  # user words put into the template's {{slots}}
 
     def spec(self) -> dict[str, Any]:
-        """The spec for ``st.vega_lite_chart``: the template with the frames as its ``datasets`` (Streamlit
-        sends frames as Arrow, not JSON)."""
-        return {**copy.deepcopy(dict(self.template)), "datasets": dict(self.data)}
+        """The spec for ``st.vega_lite_chart``: the template (its text slots filled) with the frames as its
+        ``datasets`` (Streamlit sends frames as Arrow, not JSON)."""
+        return {**_filled(self.template, self.texts), "datasets": dict(self.data)}
 
     def to_dict(self) -> dict[str, Any]:
         """The whole Vega-Lite spec as JSON-ready values, as Altair's ``to_dict()`` gives it: datasets as
         records (NaN and inf as None) and Altair's default view size; for vl-convert and tests."""
-        return {"config": copy.deepcopy(dict(_EXPORT_CONFIG)), **copy.deepcopy(dict(self.template)),
+        return {"config": copy.deepcopy(dict(_EXPORT_CONFIG)), **_filled(self.template, self.texts),
                 "datasets": {name: alt.to_values(frame)["values"] for name, frame in self.data.items()}}
+
+
+def _slot(name: str) -> str:
+    """A place in a template for words that vary (a title, a currency): templates stay one per structure."""
+    return "{{" + name + "}}"
+
+
+def _filled(template: Any, texts: Mapping[str, str]) -> Any:
+    """A copy of ``template`` with each ``{{name}}`` in its strings replaced by ``texts[name]`` (a copy:
+    Streamlit edits specs in place, and the template is shared)."""
+    if isinstance(template, Mapping):
+        return {key: _filled(value, texts) for key, value in template.items()}
+    if isinstance(template, list | tuple):
+        return [_filled(value, texts) for value in template]
+    if isinstance(template, str) and "{{" in template:
+        for name, text in texts.items():
+            template = template.replace(_slot(name), text)
+    return template
 
 
 def _template(chart: alt.TopLevelMixin) -> Mapping[str, Any]:
@@ -359,7 +379,8 @@ def calibration_chart(table: pd.DataFrame) -> Chart:
 # -- outcomes (scenario) -------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=_TEMPLATES)
-def _outcomes_template(figure: str, title: str, shaded: bool, banded: bool) -> Mapping[str, Any]:
+def _outcomes_template(figure: str, shaded: bool, banded: bool) -> Mapping[str, Any]:
+    title = _slot("title")
     line = _named("outcomes").mark_line(interpolate="step-after").encode(
         x=alt.X("threshold:Q", title="Threshold (flag items with score ≥ threshold)"),
         y=alt.Y(f"{figure}:Q", title=title),
@@ -399,12 +420,16 @@ def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None,
     if best is not None:
         marks.append({"threshold": best, "which": "best within capacity"})
     frames["thresholds"] = pd.DataFrame(marks)
-    return Chart(template=_outcomes_template(figure, title, shaded, banded), data=frames)
+    return Chart(template=_outcomes_template(figure, shaded, banded), data=frames, texts={"title": title})
+
+
+def _unit(currency: str | None) -> dict[str, str]:
+    return {"unit": f" ({currency})" if currency else ""}
 
 
 @lru_cache(maxsize=_TEMPLATES)
-def _breakdown_template(currency: str | None) -> Mapping[str, Any]:
-    unit = f" ({currency})" if currency else ""
+def _breakdown_template() -> Mapping[str, Any]:
+    unit = _slot("unit")
     return _template(_named("parts").mark_bar().encode(
         y=alt.Y("part:N", title=None, sort=None),
         x=alt.X("value:Q", title=f"Value per period{unit}"),
@@ -415,7 +440,8 @@ def _breakdown_template(currency: str | None) -> Mapping[str, Any]:
 
 def breakdown_chart(parts: pd.DataFrame, *, currency: str | None) -> Chart:
     """Where the value comes from: one signed bar per outcome (``part``, ``value``)."""
-    return Chart(template=_breakdown_template(currency), data={"parts": _columns(parts, ["part", "value"])})
+    return Chart(template=_breakdown_template(), data={"parts": _columns(parts, ["part", "value"])},
+                 texts=_unit(currency))
 
 
 @lru_cache(maxsize=_TEMPLATES)
@@ -460,8 +486,8 @@ def break_even_chart(model: pd.DataFrame, bars: pd.DataFrame) -> Chart:
 
 
 @lru_cache(maxsize=_TEMPLATES)
-def _tornado_template(currency: str | None, height: int) -> Mapping[str, Any]:
-    unit = f" ({currency})" if currency else ""
+def _tornado_template(height: int) -> Mapping[str, Any]:
+    unit = _slot("unit")
     base = _named("inputs").encode(
         y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)))
     bars = base.mark_bar(color="#90a4ae").encode(
@@ -477,8 +503,8 @@ def _tornado_template(currency: str | None, height: int) -> Mapping[str, Any]:
 def tornado_chart(frame: pd.DataFrame, *, currency: str | None) -> Chart:
     """Best value when each input moves -50% and +50%: the widest bars are the assumptions that matter."""
     inputs = _columns(frame, ["label", "low_value", "high_value", "low_threshold", "high_threshold"])
-    return Chart(template=_tornado_template(currency, max(120, 40 * len(frame))),
-                 data={"inputs": inputs, "base": _columns(frame.head(1), ["base_value"])})
+    return Chart(template=_tornado_template(max(120, 40 * len(frame))),
+                 data={"inputs": inputs, "base": _columns(frame.head(1), ["base_value"])}, texts=_unit(currency))
 
 
 _WARM = ("#fde0c5", "#facba6", "#f8b58b", "#f59e72", "#f2855d", "#ef6a4c", "#eb4a40")
@@ -562,7 +588,8 @@ ICON_COLORS = {"caught": "#2e7d32", "missed": "#c62828", "false alarm": "#f9a825
 
 
 @lru_cache(maxsize=_TEMPLATES)
-def _icon_array_template(positive: str) -> Mapping[str, Any]:
+def _icon_array_template() -> Mapping[str, Any]:
+    positive = _slot("positive")
     domain = [f"{positive} caught", f"{positive} missed", "false alarm", "correctly left alone"]
     return _template(_named("icons").mark_rect(stroke="white", strokeWidth=2).encode(
         x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
@@ -574,8 +601,37 @@ def _icon_array_template(positive: str) -> Mapping[str, Any]:
 
 def icon_array_chart(frame: pd.DataFrame, *, positive: str) -> Chart:
     """1,000 squares, one per item: caught, missed, false alarms, correctly left alone."""
-    return Chart(template=_icon_array_template(positive),
-                 data={"icons": _columns(frame, ["column", "row", "outcome"])})
+    return Chart(template=_icon_array_template(), data={"icons": _columns(frame, ["column", "row", "outcome"])},
+                 texts={"positive": positive})
+
+
+# -- warming up ---------------------------------------------------------------------------------------------
+
+def warm_up(before_each: Callable[[], None] | None = None) -> int:
+    """Build the templates every page draws with (each structure: one model or several, bands or none, ...)
+    ahead of the first visit, as Altair's first charts of a process cost a second or more; returns how many.
+    The app runs this once per server on a worker thread, calling ``before_each`` (which waits while more
+    urgent work runs) before each template."""
+    builds: list[Callable[[], Any]] = []
+    for several, banded in ((False, False), (True, False), (False, True), (True, True)):
+        builds.append(functools.partial(_roc_template, several, banded, None))
+        for base_rate in (True, False):
+            builds.append(functools.partial(_pr_template, several, base_rate, banded, None))
+    builds += [_metrics_template, functools.partial(_calibration_template, False),
+               functools.partial(_calibration_template, True), _breakdown_template, _break_even_template,
+               _progress_template, _icon_array_template]
+    for figure in ("value", "caught", "actions"):
+        for shaded in (True, False):
+            builds += [functools.partial(_outcomes_template, figure, shaded, banded) for banded in (True, False)]
+    builds += [functools.partial(_tornado_template, height) for height in (120, 160, 200, 240, 280, 320, 360)]
+    # views.feasibility's default grid: 61 points of recall in [0, 1] and of precision in [0.01, 1]
+    steps = _grid_step(pd.Series(np.linspace(0.0, 1.0, 61))), _grid_step(pd.Series(np.linspace(0.01, 1.0, 61)))
+    builds += [functools.partial(_feasibility_template, *steps, tuple(range(1, k + 1)), True) for k in range(5)]
+    for build in builds:
+        if before_each is not None:
+            before_each()
+        build()
+    return len(builds)
 
 
 # -- export ------------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from metricbridge.ui import links, store_state
+from metricbridge import charts
+from metricbridge.ui import background, links, store_state
 from metricbridge.ui.pages import PAGES
 
 __all__ = ["run", "page_main", "PAGES"]
@@ -21,6 +22,8 @@ _this_run = threading.local()  # Streamlit runs each session's script in a threa
 
 def run(page_files: Path | None = None) -> None:
     st.set_page_config(page_title="metricbridge", page_icon=":material/join:", layout="wide")
+    # once per server, after counting and bootstraps: the first page of each chart kind then builds nothing
+    background.submit(("warm up the charts",), _warm_up, pool="warm")
     store_state.restore_from_url()
     pages = []
     for spec in PAGES:
@@ -35,6 +38,10 @@ def run(page_files: Path | None = None) -> None:
         navigation.run()
     finally:
         _this_run.navigating = False
+
+
+def _warm_up(report: object) -> int:
+    return charts.warm_up(before_each=lambda: background.while_busy("count", "bootstrap"))
 
 
 def page_main(key: str, page_files: Path) -> None:

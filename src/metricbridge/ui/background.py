@@ -19,7 +19,7 @@ import streamlit as st
 
 __all__ = ["Job", "submit", "wait"]
 
-_KEEP = {"count": 8, "bootstrap": 32}  # finished jobs kept per pool (a count, a model's bootstrap: a few MB)
+_KEEP = {"count": 8, "bootstrap": 32, "warm": 1}  # finished jobs kept per pool (a count, a model's bootstrap: a few MB)
 _POLL = 0.03  # seconds between progress updates while a page waits
 
 
@@ -70,6 +70,16 @@ def submit(key: Hashable, work: Callable[[Callable[[float, str], None]], Any], *
 
     _executors[pool].submit(run)
     return job
+
+
+def while_busy(*pools: str) -> None:
+    """Wait while any job of ``pools`` is unfinished: low-priority work (warming up) yields to them."""
+    while True:
+        with _lock:
+            busy = any(not job.done for pool in pools for job in _jobs[pool].values())
+        if not busy:
+            return
+        time.sleep(_POLL)
 
 
 def wait(jobs: Sequence[Job], *, what: str) -> list[Any]:

@@ -74,7 +74,9 @@ def _column_choices(info: FileOverview, saved: state.Choices, digest: str) -> st
     id_column = e.selectbox("Id (optional)", [_NONE] + columns, key=f"id_{digest}",
                             index=_index([_NONE] + columns, saved.id))
     drop = f.checkbox("Drop rows with a missing label or score", value=saved.drop_missing, key=f"drop_{digest}")
-    return state.Choices(label=label, scores=tuple(scores), positive=positive,
+    # what equals the guess stays "guess", so the counts made before this page was opened are the ones used
+    return state.Choices(label=None if label == info.label else label,
+                         scores=() if tuple(scores) == tuple(info.scores) else tuple(scores), positive=positive,
                          weight=None if weight == _NONE else weight, id=None if id_column == _NONE else id_column,
                          drop_missing=drop)
 
