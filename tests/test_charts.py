@@ -355,7 +355,8 @@ def test_after_warming_up_the_pages_charts_build_no_template(fraud_report):
     judged = fraud_report.with_criteria(load_criteria(DATA / "criteria" / "demo_fraud.yaml"))
     _every_chart(judged, 0.37)
     new = {f.__name__: f.cache_info().currsize - sizes[f.__name__] for f in functions}
-    assert {name: count for name, count in new.items() if count} == {"_roc_template": 1}  # the report's width
+    assert {name: count for name, count in new.items() if count and name != "_roc_template"} == {}
+    assert new["_roc_template"] <= 1  # the report's fixed width, built when a report is written
 
 
 def test_words_fill_the_templates_slots_and_leave_the_template_alone():
