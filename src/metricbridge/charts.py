@@ -406,7 +406,8 @@ def outcomes_chart(frame: pd.DataFrame, *, threshold: float, best: float | None,
 
     ``frame`` is ``Outcomes.to_frame()`` (possibly downsampled); the flag-nothing row is left out.
     """
-    data = _columns(_finite(frame), ["threshold", figure, "actions", "feasible"], defined="threshold")
+    data = _derived(frame, ("outcomes", figure), lambda: _columns(
+        _finite(frame), ["threshold", figure, "actions", "feasible"], defined="threshold"))
     shaded = capacity is not None and not data["feasible"].all()
     banded = bands is not None and f"{figure}_low" in bands
     frames: dict[str, pd.DataFrame] = {}

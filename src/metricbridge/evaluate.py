@@ -14,7 +14,7 @@ from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria
 from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.errors import InputError, ScenarioError
-from metricbridge.judge import Choice, CriteriaResult, bands, choose, resampled, verdicts
+from metricbridge.judge import BAND_FIGURES, Choice, CriteriaResult, bands, choose, resampled, verdicts
 from metricbridge.loading import DEFAULT_BINS, Predictions, load_predictions
 from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
@@ -185,15 +185,16 @@ class EvaluationReport:
         result = self.verdicts.get(name)
         return result.choice if result is not None else None
 
-    def bands(self, name: str, *, max_points: int | None = None) -> pd.DataFrame | None:
-        """The bootstrap band of ``name``'s recall, precision, false-alarm rate (and value with a scenario)
-        at every coarse threshold (or ``max_points`` of them), at the criteria's confidence; None before any
-        criteria are judged."""
+    def bands(self, name: str, *, max_points: int | None = None,
+              figures: Sequence[str] = BAND_FIGURES) -> pd.DataFrame | None:
+        """The bootstrap band of ``name``'s recall, precision, false-alarm rate and value (with a scenario), or
+        of ``figures`` only, at every coarse threshold (or ``max_points`` of them), at the criteria's
+        confidence; None before any criteria are judged."""
         result = self.verdicts.get(name)
         if result is None or name not in self.bootstraps:
             return None
         return bands(resampled(self.bootstraps[name], self.scenario), result.criteria.confidence,
-                     max_points=max_points)
+                     max_points=max_points, names=figures)
 
     # -- scenario ---------------------------------------------------------------------------------------
     def with_scenario(self, scenario: Scenario | None) -> EvaluationReport:

@@ -14,7 +14,7 @@ or confidence never draws again.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -127,12 +127,15 @@ class Resampled:
 
     def holds(self, criterion: Criterion) -> tuple[np.ndarray, np.ndarray]:
         """Where ``criterion`` holds (resamples x coarse thresholds) and in what share of resamples at each
-        threshold; kept, so a new confidence or another criterion's target costs nothing here."""
+        threshold; kept, so a new confidence or another criterion's target costs nothing here. A criterion
+        on a test-set or threshold-free figure with an absolute target does not depend on the scenario: it is
+        kept with the bootstrap, so a scenario edit does not recompute it either."""
+        memo = self.memo if criterion.kind == "outcome" or criterion.relative_to else self.bootstrap.memo
         key = ("holds", criterion)
-        if key not in self.memo:
+        if key not in memo:
             holds = _holds(criterion, self.samples(criterion.metric), self.target(criterion))
-            _remember(self.memo, key, (holds, holds.mean(axis=0)))
-        return self.memo[key]  # type: ignore[no-any-return]
+            _remember(memo, key, (holds, holds.mean(axis=0)))
+        return memo[key]  # type: ignore[no-any-return]
 
     def samples(self, metric: str) -> np.ndarray:
         """``metric`` per resample (rows) at every coarse threshold (columns); threshold-free figures are
@@ -315,10 +318,15 @@ def _spread(criteria: Criteria, holds_each: list[np.ndarray], figures: Resampled
     return (float(low), float(high)), share
 
 
-def bands(figures: Resampled, confidence: float, *, max_points: int | None = None) -> pd.DataFrame:
+BAND_FIGURES = ("recall", "precision", "fpr", "value")
+
+
+def bands(figures: Resampled, confidence: float, *, max_points: int | None = None,
+          names: Sequence[str] = BAND_FIGURES) -> pd.DataFrame:
     """Per coarse threshold: the point figure and the central interval across resamples (``NAME``,
-    ``NAME_low``, ``NAME_high`` for recall, precision, fpr and, with a scenario, value). With
-    ``max_points``, only that many thresholds spread evenly (both ends kept): what a chart draws."""
+    ``NAME_low``, ``NAME_high`` for each of ``names``: recall, precision, fpr and, with a scenario, value).
+    With ``max_points``, only that many thresholds spread evenly (both ends kept): what a chart draws. Each
+    band is kept (the test-set ones with the bootstrap: a scenario edit recomputes only the value's)."""
     import pandas as pd
 
     thresholds = figures.bootstrap.thresholds
@@ -326,11 +334,15 @@ def bands(figures: Resampled, confidence: float, *, max_points: int | None = Non
     if max_points is not None and len(rows) > max_points:
         rows = np.unique(np.linspace(0, len(rows) - 1, max_points).astype(np.int64))
     frame = pd.DataFrame({"threshold": np.where(np.isfinite(thresholds[rows]), thresholds[rows], np.nan)})
-    names = ["recall", "precision", "fpr"] + (["value"] if figures.outcomes is not None else [])
     for name in names:
-        frame[name] = figures.point(name)[rows]
-        frame[f"{name}_low"], frame[f"{name}_high"] = percentile_interval(figures.samples(name)[:, rows],
-                                                                          confidence)
+        if name in OUTCOME_KEYS and figures.outcomes is None:
+            continue
+        memo = figures.memo if name in OUTCOME_KEYS else figures.bootstrap.memo
+        key = ("band", name, confidence, max_points)
+        if key not in memo:
+            low, high = percentile_interval(figures.samples(name)[:, rows], confidence)
+            _remember(memo, key, (figures.point(name)[rows], low, high))
+        frame[name], frame[f"{name}_low"], frame[f"{name}_high"] = memo[key]
     return frame
 
 

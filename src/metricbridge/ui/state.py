@@ -297,10 +297,11 @@ def _count(path: str, name: str, choices: Choices, skeleton: Scenario | None,
 
 def counted(source: Source, choices: Choices, scenario: Scenario | None) -> EvaluationReport:
     """Stage 1: every model of the source counted, with a progress bar while it runs (MetricBridgeError when
-    the data cannot be used)."""
+    the data cannot be used). Keyed on the columns the scenario names, not on its words: renaming it or a
+    status quo counts nothing again."""
     skeleton = scenario.skeleton() if scenario else None
     work = functools.partial(_count, source.path, source.name, choices, skeleton)
-    job = background.submit(("count", source.digest, choices, skeleton), work, pool="count")
+    job = background.submit(("count", source.digest, choices, _columns_of(scenario)), work, pool="count")
     (result,) = background.wait([job], what=f"Counting scores in {source.name}")
     return result  # type: ignore[no-any-return]
 
@@ -345,9 +346,14 @@ def curves(report: EvaluationReport, model: str | None = None) -> pd.DataFrame:
 
 # -- stage 3 and 4: the bootstrap and the verdicts ---------------------------------------------------------
 
+def _columns_of(scenario: Scenario | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What of a scenario changes the counts: the value columns summed and the decision columns counted."""
+    return (tuple(sorted(scenario.value_columns)), tuple(sorted(scenario.status_quo_columns))) if scenario \
+        else ((), ())
+
+
 def _bootstrap_key(source: Source, choices: Choices, scenario: Scenario | None, model: str) -> tuple:
-    return ("bootstrap", source.digest, choices, scenario.skeleton() if scenario else None, model, RESAMPLES,
-            SEED, BAND_BINS)
+    return ("bootstrap", source.digest, choices, _columns_of(scenario), model, RESAMPLES, SEED, BAND_BINS)
 
 
 def bootstrap_jobs(base: EvaluationReport, models: list[str] | None = None) -> dict[str, background.Job]:
@@ -409,14 +415,16 @@ def judged(base: EvaluationReport, model: str, *, wait: bool = True) -> Evaluati
 
 
 @functools.lru_cache(maxsize=64)
-def _bands(judged_report: EvaluationReport, model: str, max_points: int) -> pd.DataFrame | None:
-    return judged_report.bands(model, max_points=max_points)
+def _bands(judged_report: EvaluationReport, model: str, max_points: int,
+           figures: tuple[str, ...]) -> pd.DataFrame | None:
+    return judged_report.bands(model, max_points=max_points, figures=figures)
 
 
-def bands(judged_report: EvaluationReport, model: str, *, max_points: int = 500) -> pd.DataFrame | None:
-    """The bootstrap band of ``model`` (None without verdicts), at most ``max_points`` thresholds; kept per
-    judged report (data, scenario and criteria)."""
-    return _bands(judged_report, model, max_points) if model in judged_report.verdicts else None
+def bands(judged_report: EvaluationReport, model: str, *, figures: tuple[str, ...],
+          max_points: int = 500) -> pd.DataFrame | None:
+    """The bootstrap band of ``figures`` of ``model`` (None without verdicts), at most ``max_points``
+    thresholds; kept per judged report (data, scenario and criteria)."""
+    return _bands(judged_report, model, max_points, figures) if model in judged_report.verdicts else None
 
 
 @functools.lru_cache(maxsize=128)

@@ -12,6 +12,8 @@ from metricbridge.metrics import Evaluation
 from metricbridge.narrative import confusion_sentence, figure, number, percent
 from metricbridge.ui import charting, state, widgets
 
+_BANDS = ("recall", "precision", "fpr")  # what the ROC and precision-recall charts shade (and draw against)
+
 
 def _card(column, label: str, value: float, share: str | None, help: str) -> None:
     column.metric(label, number(value), help=help, delta=share, delta_color="off", delta_arrow="off")
@@ -74,7 +76,7 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
     _outcome_cards(model)
     ready = state.verdicts_ready(report, name)
     judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False) if ready else None
-    band = state.bands(judged, name) if judged is not None else None
+    band = state.bands(judged, name, figures=_BANDS) if judged is not None else None
     caption = st.empty()
     left, right = st.columns(2)
     slots = (left.empty(), right.empty())
@@ -96,7 +98,7 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
     if judged is None:  # the verdicts' parts, filled in once the bootstrap is done
         judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
         widgets.settle_threshold(threshold, judged, name)
-        band = state.bands(judged, name)
+        band = state.bands(judged, name, figures=_BANDS)
         if band is not None:
             _curves(at, name, slots, band)
     if band is not None:

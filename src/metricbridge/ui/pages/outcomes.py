@@ -75,12 +75,12 @@ def _at_threshold(report: EvaluationReport, scenario: Scenario, name: str) -> No
     rows = st.columns(2), st.columns(2)
     slots = tuple(column.empty() for row in rows for column in row)
     _charts(report, scenario, name, threshold.value, slots,
-            state.bands(judged, name) if judged is not None else None)
+            state.bands(judged, name, figures=("value",)) if judged is not None else None)
     if judged is None:  # the value band, filled in once the bootstrap is done
         judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
         widgets.settle_threshold(threshold, judged, name)
         if judged.verdicts:
-            _charts(report, scenario, name, threshold.value, slots, state.bands(judged, name))
+            _charts(report, scenario, name, threshold.value, slots, state.bands(judged, name, figures=("value",)))
 
 
 def render() -> None:
