@@ -125,13 +125,13 @@ def test_a_new_confidence_reuses_where_each_criterion_holds(counts):
     loose = _criteria("{metric: recall, at_least: 0.3}", "{metric: value, at_least: 100}", confidence=0.6)
     strict = _criteria("{metric: recall, at_least: 0.3}", "{metric: value, at_least: 100}", confidence=0.95)
     choose(figures, loose)
-    memos = {**figures.bootstrap.memo, **figures.memo}
+    memos = {**figures.bootstrap.kept, **figures.memo}
     kept = {key: value for key, value in memos.items() if key[0] == "holds"}
     choose(figures, strict)
-    memos = {**figures.bootstrap.memo, **figures.memo}
+    memos = {**figures.bootstrap.kept, **figures.memo}
     assert all(memos[key] is value for key, value in kept.items()) and len(kept) == 2
     # the recall criterion does not depend on the scenario: kept with the bootstrap, for every scenario
-    assert any(key[0] == "holds" and key[1].metric == "recall" for key in figures.bootstrap.memo)
+    assert any(key[0] == "holds" and key[1].metric == "recall" for key in figures.bootstrap.kept)
     assert not any(key[0] == "holds" and key[1].metric == "recall" for key in figures.memo)
     (loose_low, loose_high), (strict_low, strict_high) = choose(figures, loose).spread, choose(figures, strict).spread
     assert strict_high - strict_low > loose_high - loose_low  # the confidence still does its part

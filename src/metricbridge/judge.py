@@ -130,7 +130,7 @@ class Resampled:
         threshold; kept, so a new confidence or another criterion's target costs nothing here. A criterion
         on a test-set or threshold-free figure with an absolute target does not depend on the scenario: it is
         kept with the bootstrap, so a scenario edit does not recompute it either."""
-        memo = self.memo if criterion.kind == "outcome" or criterion.relative_to else self.bootstrap.memo
+        memo = self.memo if criterion.kind == "outcome" or criterion.relative_to else self.bootstrap.kept
         key = ("holds", criterion)
         if key not in memo:
             holds = _holds(criterion, self.samples(criterion.metric), self.target(criterion))
@@ -337,7 +337,7 @@ def bands(figures: Resampled, confidence: float, *, max_points: int | None = Non
     for name in names:
         if name in OUTCOME_KEYS and figures.outcomes is None:
             continue
-        memo = figures.memo if name in OUTCOME_KEYS else figures.bootstrap.memo
+        memo = figures.memo if name in OUTCOME_KEYS else figures.bootstrap.kept
         key = ("band", name, confidence, max_points)
         if key not in memo:
             low, high = percentile_interval(figures.samples(name)[:, rows], confidence)

@@ -52,11 +52,12 @@ class ItemValues(_Lazy):
     ``spared`` is what a false alarm would have been worth left alone (mean over the false alarms).
     """
 
-    __slots__ = ("_make",)
+    __slots__ = ("_make", "nothing")
 
-    def __init__(self, make: Callable[[str, str], np.ndarray]) -> None:
+    def __init__(self, make: Callable[[str, str], np.ndarray], *, nothing: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._make = make  # (outcome whose worth, over which items) -> worth per item
+        self.nothing = nothing  # outcomes whose worth is exactly 0 (their terms of the value are left out)
 
     def _get(self, outcome: str, over: str) -> np.ndarray:
         return self._once(f"{outcome}/{over}", lambda: self._make(outcome, over))
@@ -117,7 +118,12 @@ def item_values(scenario: Scenario, curve: ThresholdCurve) -> ItemValues:
             mean = _mean(negatives_sum - fp_sum, curve.tn)
         return spec.times * mean
 
-    return ItemValues(per_item)
+    return ItemValues(per_item, nothing=_worth_nothing(scenario))
+
+
+def _worth_nothing(scenario: Scenario) -> frozenset[str]:
+    return frozenset(outcome for outcome in OUTCOME_VALUES
+                     if scenario.item_value(outcome).column is None and scenario.item_value(outcome).constant == 0)
 
 
 class Outcomes(_Lazy):
@@ -174,10 +180,18 @@ class Outcomes(_Lazy):
 
     @property
     def value(self) -> np.ndarray:
-        values = self._values
-        return self._once("value", lambda: (
-            self.caught * values.caught + self.missed * values.missed + self.false_alarms * values.false_alarm
-            + self.left_alone * values.left_alone - self.effort_items * self._effort_cost))
+        """Each count times its worth, minus the effort's cost (outcomes worth nothing add no term: the sum
+        is the same, without computing their counts)."""
+        def make() -> np.ndarray:
+            values = self._values
+            total: np.ndarray | float = 0.0
+            for worth, count in (("caught", "caught"), ("missed", "missed"), ("false_alarm", "false_alarms"),
+                                 ("left_alone", "left_alone")):
+                if worth not in values.nothing:
+                    total = total + getattr(self, count) * getattr(values, worth)
+            return np.asarray(total - self.effort_items * self._effort_cost, dtype=np.float64)
+
+        return self._once("value", make)
 
     @property
     def cost_of_errors(self) -> np.ndarray:
@@ -272,9 +286,16 @@ def population_means(scenario: Scenario, curve: ThresholdCurve) -> dict[str, flo
     return means
 
 
+def _rate(count: np.ndarray, total: float | np.ndarray) -> np.ndarray:
+    """count / total, 0 where there is nothing to divide by (a rate of no items flags none in deployment)."""
+    out = np.zeros(np.broadcast_shapes(np.shape(count), np.shape(total)))
+    np.divide(count, total, out=out, where=np.asarray(total) > 0)
+    return out
+
+
 def outcomes_for_curve(curve: ThresholdCurve, scenario: Scenario) -> Outcomes:
     """Outcomes per period at every threshold of ``curve``."""
-    tpr, fpr = np.nan_to_num(curve.recall), np.nan_to_num(curve.fpr)
+    tpr, fpr = _rate(curve.tp, curve.positives), _rate(curve.fp, curve.negatives)
     return _outcomes(curve.thresholds, tpr, fpr, scenario, deployment_prevalence(scenario, curve),
                      item_values(scenario, curve))
 
@@ -287,7 +308,7 @@ def _population_values(scenario: Scenario, curve: ThresholdCurve) -> ItemValues:
         spec = scenario.item_value(outcome)
         return np.atleast_1d(np.asarray(means[outcome] if spec.column else spec.constant, dtype=float))
 
-    return ItemValues(value)
+    return ItemValues(value, nothing=_worth_nothing(scenario))
 
 
 def outcomes_at_rates(entry: StatusQuo, scenario: Scenario, *, reference: ThresholdCurve,

@@ -209,6 +209,7 @@ class Bootstrap:
     seed: int
     bins: int
     memo: dict[Any, Any] = field(default_factory=dict, repr=False)  # figures under a scenario (judge.py)
+    kept: dict[Any, Any] = field(default_factory=dict, repr=False)  # what no scenario changes (judge.py)
 
     @property
     def thresholds(self) -> np.ndarray:
