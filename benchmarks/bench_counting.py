@@ -4,6 +4,9 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_counting.py                      # 1e6 and 1e7 rows, best of 3
     .venv/bin/python benchmarks/bench_counting.py --sizes 1e6 --repeat 1
+    .venv/bin/python benchmarks/bench_counting.py --skip arrays files memory   # the pipeline section alone
+    .venv/bin/python benchmarks/bench_counting.py --skip arrays files memory --baseline-src /tmp/head
+        # ... and the same commands on another checkout (e.g. `git archive HEAD | tar -x -C /tmp/head`)
 
 It prints a table per section and, last, one JSON line holding every figure. Progress goes to stderr.
 See benchmarks/README.md for what each figure means and the targets it is held to.
@@ -50,6 +53,17 @@ BINNED_MAX_ERROR = 1e-3  # |AUC_binned - AUC_exact| and |AP_binned - AP_exact|
 CSV_MAX_LOAD_S = 3.0  # load_predictions of a 1e6-row CSV
 MEMORY_MAX_RATIO = 3.0  # peak working memory over the raw label + score columns
 TARGET_ROWS = 10_000_000
+PIPELINE_MAX_S = {"parquet": 1.0, "csv": 2.5}  # `metricbridge evaluate FILE --json`, whole process, auto mode
+# The same commands on the code before issue 9 (commit 76477f3, a `git archive` of it run with --baseline-src),
+# measured in the run recorded in results.txt on the 2-core benchmark machine, which another engineer shared:
+# exact mode must not be slower, and no peak RSS higher.
+BASELINE_COMMIT = "76477f3"
+BASELINE = {
+    ("parquet", "auto"): {"seconds": 9.69, "peak_rss_mib": 460.0, "load_s": 1.73, "count_s": 4.21},
+    ("parquet", "exact"): {"seconds": 14.03, "peak_rss_mib": 1896.0, "load_s": 1.44, "count_s": 3.18},
+    ("csv", "auto"): {"seconds": 9.02, "peak_rss_mib": 534.0, "load_s": 2.22, "count_s": 3.46},
+    ("csv", "exact"): {"seconds": 12.84, "peak_rss_mib": 1884.0, "load_s": 2.41, "count_s": 3.52},
+}
 
 Row = dict[str, Any]
 
@@ -289,6 +303,106 @@ def bench_memory(n: int, directory: Path) -> list[Row]:
     return rows
 
 
+# pipeline -----------------------------------------------------------------------------------------------
+# Run in a fresh interpreter so imports count as they do for a user: the whole command (wall time and the peak
+# RSS of that process alone, read by a wrapper with RUSAGE_CHILDREN), and, apart, load_predictions + counts
+# timed inside a process that imports nothing but the loading layer.
+_WHOLE_PROCESS = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+try:  # a DuckDB progress bar (older code, long queries) may come before the JSON object
+    model = json.loads(done.stdout[done.stdout.index("{"):])["models"][0]
+    found = {"mode": model["counting"]["mode"], "cells": model["counting"]["cells"], "auc": model["roc_auc"]}
+except (ValueError, KeyError, IndexError):
+    found = {}
+print(json.dumps({"seconds": seconds, "peak_rss_mib": peak, "returncode": done.returncode,
+                  "stderr": done.stderr[-2000:], **found}))
+"""
+_IN_PROCESS = r"""
+import json, sys, time
+start = time.perf_counter()
+import duckdb, numpy
+imported = time.perf_counter()
+from metricbridge.loading import load_predictions
+loading = time.perf_counter()
+predictions = load_predictions(sys.argv[1])
+loaded = time.perf_counter()
+cells = [predictions.counts(score, mode=sys.argv[2]).cells for score in predictions.scores]
+counted = time.perf_counter()
+print(json.dumps({"import_numpy_duckdb_s": imported - start, "import_loading_s": loading - imported,
+                  "load_s": loaded - loading, "count_s": counted - loaded, "cells": cells,
+                  "modules": sorted(set(sys.modules) & {"pandas", "pyarrow", "sklearn", "yaml", "altair"})}))
+"""
+
+
+def write_label_score(path: Path, n: int) -> None:
+    """A file of the issue's shape: label (int8) and score (float64), n rows, CSV or Parquet by suffix."""
+    y, s = make_data(n)
+    data = pa.table({"label": pa.array(y.astype(np.int8)), "score": pa.array(s)})
+    if path.suffix == ".parquet":
+        pq.write_table(data, path)
+    else:
+        pa_csv.write_csv(data, path)
+
+
+def _child(code: str, args: list[str], source: Path | None) -> Row:
+    """Run ``code`` in a fresh interpreter (with ``source``/src first on the path when given); its JSON line."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "src")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pipeline child failed:\n{done.stderr}")
+    last = done.stdout.strip().splitlines()[-1]  # a DuckDB progress bar may share the line
+    return json.loads(last[last.index("{"):])
+
+
+def run_pipeline(path: Path, mode: str, repeat: int, source: Path | None) -> Row:
+    """Best of ``repeat``: the whole `metricbridge evaluate FILE --json` process, then load + count in-process."""
+    command = [sys.executable, "-m", "metricbridge", "evaluate", str(path), "--json", *(["--exact"] if mode == "exact"
+                                                                                       else [])]
+    whole = []
+    for _ in range(repeat):
+        run = _child(_WHOLE_PROCESS, command, source)
+        if run["returncode"] not in (0, 1):
+            raise RuntimeError(f"{' '.join(command)} failed:\n{run['stderr']}")
+        whole.append(run)
+    inside = [_child(_IN_PROCESS, [str(path), mode], source) for _ in range(repeat)]
+    best, fastest = min(whole, key=lambda r: r["seconds"]), min(inside, key=lambda r: r["load_s"] + r["count_s"])
+    return {"seconds": best["seconds"], "all_seconds": [round(r["seconds"], 3) for r in whole],
+            "peak_rss_mib": min(r["peak_rss_mib"] for r in whole), "mode_used": best.get("mode"),
+            "cells": best.get("cells"), "auc": best.get("auc"), "load_s": fastest["load_s"],
+            "count_s": fastest["count_s"], "in_process_s": fastest["load_s"] + fastest["count_s"],
+            "import_numpy_duckdb_s": fastest["import_numpy_duckdb_s"], "import_loading_s": fastest["import_loading_s"],
+            "modules_after_counting": fastest["modules"]}
+
+
+def bench_pipeline(n: int, repeat: int, directory: Path, files: list[str], baseline_src: Path | None) -> list[Row]:
+    """Section 5: the whole command on n-row label + score Parquet and CSV files, auto and exact mode, against
+    the baseline (measured now on ``baseline_src`` when given, else the recorded figures)."""
+    paths = [Path(f) for f in files] or [directory / f"label_score_{n}.parquet", directory / f"label_score_{n}.csv"]
+    rows = []
+    for path in paths:
+        if not path.exists():
+            log(f"writing {path.name}")
+            write_label_score(path, n)
+        file_format = "parquet" if path.suffix == ".parquet" else "csv"
+        for mode in ("auto", "exact"):
+            log(f"pipeline: {path.name} {mode} x{repeat}")
+            row = {"format": file_format, "mode": mode, "file": str(path), "file_mb": path.stat().st_size / 2**20,
+                   "ours": run_pipeline(path, mode, repeat, None)}
+            if baseline_src is not None:
+                log(f"pipeline: {path.name} {mode} x{repeat} on {baseline_src}")
+                row["baseline"] = run_pipeline(path, mode, repeat, baseline_src) | {"source": str(baseline_src)}
+            else:
+                row["baseline"] = BASELINE[(file_format, mode)] | {"source": f"recorded (1e7 rows), {BASELINE_COMMIT}"}
+            rows.append(row)
+    return rows
+
+
 # report -------------------------------------------------------------------------------------------------
 def table(title: str, header: list[str], lines: list[list[str]]) -> str:
     """A plain fixed-width table with a title."""
@@ -309,9 +423,23 @@ def target(name: str, value: float, passed: bool) -> Row:
     return {"target": name, "value": value, "pass": bool(passed)}
 
 
-def check_targets(exact: list[Row], binned: list[Row], files: list[Row], memory: list[Row]) -> list[Row]:
+def check_targets(exact: list[Row], binned: list[Row], files: list[Row], memory: list[Row],
+                  pipeline: list[Row] | None = None) -> list[Row]:
     """Each target with the figure it is judged on and whether it passes."""
     targets = []
+    for row in pipeline or []:
+        ours, before = row["ours"], row["baseline"]
+        if row["mode"] == "auto":
+            limit = PIPELINE_MAX_S[row["format"]]
+            targets.append(target(f"pipeline {row['format']} auto: whole process <= {limit:g} s", ours["seconds"],
+                                  ours["seconds"] <= limit))
+        else:
+            targets.append(target(f"pipeline {row['format']} exact: whole process <= before "
+                                  f"({before['seconds']:.2f} s)", ours["seconds"],
+                                  ours["seconds"] <= before["seconds"]))
+        targets.append(target(f"pipeline {row['format']} {row['mode']}: peak RSS <= before "
+                              f"({before['peak_rss_mib']:.0f} MiB)", ours["peak_rss_mib"],
+                              ours["peak_rss_mib"] <= before["peak_rss_mib"]))
     if exact:
         ratio = at_target_size(exact)["ratio_exact_over_sklearn"]
         targets.append(target(f"exact time / sklearn <= {EXACT_MAX_RATIO} at n={at_target_size(exact)['n']:,}",
@@ -335,7 +463,8 @@ def check_targets(exact: list[Row], binned: list[Row], files: list[Row], memory:
     return targets
 
 
-def report(exact: list[Row], binned: list[Row], files: list[Row], memory: list[Row], targets: list[Row]) -> str:
+def report(exact: list[Row], binned: list[Row], files: list[Row], memory: list[Row], targets: list[Row],
+           pipeline: list[Row] | None = None) -> str:
     """Every section as a readable table."""
     out = []
     if exact:
@@ -374,6 +503,17 @@ def report(exact: list[Row], binned: list[Row], files: list[Row], memory: list[R
               f"{r['peak_above_imports_mib']:.0f}", f"{r['ratio_above_imports']:.2f}x",
               f"{r['peak_above_inputs_mib']:.0f}", f"{r['ratio_above_inputs']:.2f}x", f"{r['cells']:,}",
               f"{r['result_mib']:.0f}" if "result_mib" in r else "-", f"{r['seconds']:.1f}"] for r in memory]))
+    if pipeline:
+        def figures(r: Row) -> list[str]:
+            return [f"{r['seconds']:.2f}", f"{r['peak_rss_mib']:.0f}", f"{r['load_s']:.2f}", f"{r['count_s']:.2f}"]
+        out.append(table(
+            "5. Pipeline: `python -m metricbridge evaluate FILE --json` on label (int8) + score (float64) files, "
+            "whole process and, apart, load_predictions + counts in-process (best of N; seconds, MiB)",
+            ["format", "rows", "mode", "whole", "peak RSS", "load", "count", "imports", "cells",
+             "before: whole", "peak RSS", "load", "count", "baseline"],
+            [[r["format"], f"{TARGET_ROWS if 'n' not in r else r['n']:,}", r["mode"], *figures(r["ours"]),
+              f"{r['ours']['import_numpy_duckdb_s'] + r['ours']['import_loading_s']:.2f}",
+              f"{r['ours']['cells'] or 0:,}", *figures(r["baseline"]), r["baseline"]["source"]] for r in pipeline]))
     out.append(table("Targets", ["target", "value", "result"],
                      [[t["target"], f"{t['value']:.4g}", "PASS" if t["pass"] else "FAIL"] for t in targets]))
     return "\n".join(out)
@@ -396,8 +536,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="largest size also written as CSV (default 1e7; Parquet is written at every size)")
     parser.add_argument("--memory-rows", type=float, default=None,
                         help="rows of the memory cases (default: the largest size)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["arrays", "files", "memory"],
+    parser.add_argument("--skip", nargs="*", default=[], choices=["arrays", "files", "memory", "pipeline"],
                         help="sections to leave out")
+    parser.add_argument("--pipeline-rows", type=float, default=TARGET_ROWS,
+                        help="rows of the pipeline files (default 1e7)")
+    parser.add_argument("--pipeline-files", nargs="*", default=[], metavar="FILE",
+                        help="label + score files to run the pipeline on (written when missing; default: a "
+                             "Parquet and a CSV file in a temporary directory)")
+    parser.add_argument("--baseline-src", type=Path, default=None, metavar="DIR",
+                        help="a checkout of the code to compare with (its src/ goes first on PYTHONPATH); "
+                             "without it the recorded baseline figures are shown")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--memory-path", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -422,11 +570,15 @@ def main(argv: list[str] | None = None) -> None:
             files = bench_files(sizes, int(args.csv_max_rows), args.repeat, Path(tmp))
         if "memory" not in args.skip:
             memory = bench_memory(memory_rows, Path(tmp))
-    targets = check_targets(exact, binned, files, memory)
+        pipeline = [] if "pipeline" in args.skip else bench_pipeline(
+            int(args.pipeline_rows), args.repeat, Path(tmp), args.pipeline_files, args.baseline_src)
+    for row in pipeline:
+        row["n"] = int(args.pipeline_rows)
+    targets = check_targets(exact, binned, files, memory, pipeline)
     log("done")
-    print(report(exact, binned, files, memory, targets))
+    print(report(exact, binned, files, memory, targets, pipeline))
     figures = {"environment": environment(), "repeat": args.repeat, "exact": exact, "binned": binned,
-               "files": files, "memory": memory, "targets": targets,
+               "files": files, "memory": memory, "pipeline": pipeline, "targets": targets,
                "wall_s": time.perf_counter() - _START}
     print(json.dumps(figures, default=float))
 

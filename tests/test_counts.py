@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricbridge import ScoreCounts, counts_from_arrays
 from metricbridge.counts import CELL_FIELDS
-from metricbridge.loading import counts_from_table
+from metricbridge.loading import BinLookup, builders, counts_from_table
+from metricbridge.loading.builders import bin_edges
 from tests.conftest import predictions
 
 
@@ -108,3 +110,147 @@ def test_exact_cells_derive_their_raw_score_sums_and_binned_cells_must_store_the
     with pytest.raises(ValueError, match="binned ScoreCounts need score_sums"):
         ScoreCounts(scores=np.zeros(1), labels=np.zeros(1), rows=np.ones(1), weights=np.ones(1), score_min=0.0,
                     score_max=0.0, mode="binned", bins=2)
+
+
+# The O(1) bin lookup ------------------------------------------------------------------------------------------
+def _bins_by_search(edges: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.searchsorted(edges, scores, side="right") - 1
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@given(st.lists(finite, min_size=1, max_size=60, unique=True), st.lists(finite, min_size=0, max_size=200),
+       st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_bin_lookup_is_searchsorted_on_any_edges_and_scores(edges, scores, seed):
+    edges = np.sort(np.array(edges))
+    rng = np.random.default_rng(seed)
+    # scores exactly on edges, next to them (one ulp either side), and arbitrary ones
+    on = rng.choice(edges, 50)
+    with np.errstate(over="ignore"):  # the next float after the largest is infinite
+        scores = np.r_[scores, on, np.nextafter(on, np.inf), np.nextafter(on, -np.inf), -np.inf, np.inf]
+    np.testing.assert_array_equal(BinLookup(edges)(scores), _bins_by_search(edges, scores))
+
+
+@pytest.mark.parametrize("case", [
+    "quantiles", "on_edges", "ties", "outliers", "negative", "single", "huge_range", "tiny_spread", "far_from_zero",
+    "dense_cluster", "two_edges",
+])
+def test_bin_lookup_is_searchsorted_on_adversarial_data(case):
+    rng = np.random.default_rng(3)
+    scores = {
+        "quantiles": rng.normal(0.3, 0.15, 200_000).clip(0, 1),
+        "on_edges": np.repeat(np.linspace(0, 1, 1001), 50),
+        "ties": rng.choice([0.0, 0.25, 0.5, 1.0], 100_000),
+        "outliers": np.r_[rng.random(100_000), -1e12, 3e15, 7e300],
+        "negative": -rng.exponential(5, 100_000),
+        "single": np.full(10_000, 0.42),
+        "huge_range": np.r_[rng.uniform(-1e300, 1e300, 50_000), rng.random(50_000)],
+        "tiny_spread": 0.5 + rng.random(100_000) * 1e-13,
+        "far_from_zero": 1e15 + rng.integers(0, 1000, 100_000) * 0.125,
+        "dense_cluster": np.r_[0.5 + rng.random(100_000) * 1e-9, rng.random(1_000)],
+        "two_edges": rng.choice([1.0, 2.0], 1_000),
+    }[case]
+    sample = scores if len(scores) <= 200_000 else scores[:200_000]
+    edges = bin_edges(sample, 10_000, low=float(scores.min()), high=float(scores.max()))
+    with np.errstate(over="ignore"):
+        probes = np.r_[scores, edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)]
+    np.testing.assert_array_equal(BinLookup(edges)(probes), _bins_by_search(edges, probes))
+    # the contract of a binned cell: every row of bin k holds edge_k <= score < edge_{k+1}, exactly
+    bins = BinLookup(edges)(scores)
+    assert (edges[bins] <= scores).all()
+    assert (scores[bins < len(edges) - 1] < edges[bins[bins < len(edges) - 1] + 1]).all()
+
+
+def _expected_binned(y, s, w, edges):
+    """Binned cells the slow way: searchsorted, then a pandas group-by."""
+    frame = pd.DataFrame({"bin": _bins_by_search(edges, s), "y": y, "w": w, "s": s})
+    frame["ws"], frame["brier"] = frame["w"] * frame["s"], frame["w"] * (frame["y"] - frame["s"]) ** 2
+    eps = np.finfo(np.float64).eps
+    clipped = frame["s"].clip(eps, 1 - eps)
+    frame["ll"] = frame["w"] * -np.log(np.where(frame["y"] == 1, clipped, 1 - clipped))
+    return frame.groupby(["bin", "y"]).agg(rows=("w", "size"), weight=("w", "sum"), score_sums=("ws", "sum"),
+                                          brier_sums=("brier", "sum"), log_loss_sums=("ll", "sum")).reset_index()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binned_counting_in_two_halves_matches_a_slow_group_by(weighted):
+    rng = np.random.default_rng(11)
+    n = (1 << 20) + 12_345  # above the size counted as two halves on two threads
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    s = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1)
+    w = rng.uniform(0.5, 2.0, n) if weighted else np.ones(n)
+    counts = counts_from_arrays(y, s, sample_weight=w if weighted else None, mode="binned", bins=2_000)
+    edges = bin_edges(np.random.default_rng(0).choice(s, 200_000, replace=False), 2_000, low=s.min(), high=s.max())
+    expected = _expected_binned(y, s, w, edges)
+    np.testing.assert_array_equal(counts.scores, edges[expected["bin"]])
+    np.testing.assert_array_equal(counts.labels, expected["y"])
+    np.testing.assert_array_equal(counts.rows, expected["rows"])
+    for name, column in [("weights", "weight"), ("score_sums", "score_sums"), ("brier_sums", "brier_sums"),
+                         ("log_loss_sums", "log_loss_sums")]:
+        np.testing.assert_allclose(counts.cell(name), expected[column], rtol=1e-10)
+
+
+def test_one_thread_or_two_count_the_very_same_sums(monkeypatch):
+    rng = np.random.default_rng(12)
+    n = (1 << 20) + 999
+    y, s, w = rng.integers(0, 2, n), rng.random(n), rng.uniform(0.5, 2.0, n)
+    counted = []
+    for threads in (1, 2):
+        monkeypatch.setattr(builders, "_threads", lambda threads=threads: threads)
+        counted.append(counts_from_arrays(y, s, sample_weight=w, mode="binned", sums={"amount": w * 3}))
+    for name in CELL_FIELDS:
+        np.testing.assert_array_equal(counted[0].cell(name), counted[1].cell(name))
+    np.testing.assert_array_equal(counted[0].sums["amount"], counted[1].sums["amount"])
+
+
+@given(predictions(max_size=400))
+@settings(max_examples=40, deadline=None)
+def test_exact_counting_without_weights_equals_the_weighted_path(data):
+    y, s, _ = data
+    plain = counts_from_arrays(y, s, mode="exact")  # the positives and negatives sorted apart
+    weighted = counts_from_arrays(y, s, sample_weight=np.ones(len(y)), mode="exact")  # one argsort
+    for name in CELL_FIELDS:
+        np.testing.assert_allclose(plain.cell(name), weighted.cell(name), rtol=1e-12)
+
+
+def test_many_key_values_are_counted_by_sorting_and_agree(monkeypatch):
+    rng = np.random.default_rng(5)
+    y, s, segment = rng.integers(0, 2, 5_000), rng.random(5_000), rng.integers(0, 50, 5_000)
+    dense = counts_from_arrays(y, s, mode="binned", bins=40, keys={"segment": segment})
+    monkeypatch.setattr(builders, "_DENSE_CELLS", 16)
+    sorted_ = counts_from_arrays(y, s, mode="binned", bins=40, keys={"segment": segment})
+    for name in CELL_FIELDS:
+        np.testing.assert_allclose(sorted_.cell(name), dense.cell(name), rtol=1e-12)
+    np.testing.assert_array_equal(sorted_.keys["segment"], dense.keys["segment"])
+
+
+def test_text_keys_with_missing_values_count_like_numpy():
+    frame = pd.DataFrame({"label": [0, 1, 1, 0, 1, 0], "score": [0.1, 0.9, 0.4, 0.4, 0.7, 0.2],
+                          "segment": ["a", None, "b", "a", None, "b"]})
+    table = counts_from_table(_table(frame), "t", score="score", label_sql='"label"', keys=["segment"])
+    arrays = counts_from_arrays(frame["label"], frame["score"], keys={"segment": frame["segment"].to_numpy()})
+    assert list(table.keys["segment"]) == list(arrays.keys["segment"])
+    assert None in list(table.keys["segment"])
+    np.testing.assert_array_equal(table.rows, arrays.rows)
+
+
+def test_labels_must_be_zero_or_one():
+    with pytest.raises(ValueError, match="0/1"):
+        counts_from_arrays(np.array([0, 2]), np.array([0.1, 0.2]))
+
+
+# Progress ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["exact", "binned"])
+def test_counting_reports_progress_from_zero_to_one(mode):
+    rng = np.random.default_rng(2)
+    n = 3 * (1 << 17) + 7
+    y, s = rng.integers(0, 2, n), rng.random(n)
+    heard: list[tuple[float, str]] = []
+    counts_from_table(_table(pd.DataFrame({"label": y, "score_gbm": s})), "t", score="score_gbm", label_sql='"label"',
+                      mode=mode, progress=lambda fraction, what: heard.append((fraction, what)))
+    fractions = [fraction for fraction, _ in heard]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert all(0.0 <= a <= b <= 1.0 for a, b in zip(fractions, fractions[1:], strict=False))
+    assert {what for _, what in heard} == {"reading score_gbm", "counting score_gbm"}

@@ -195,3 +195,74 @@ def test_a_text_column_sniffed_past_the_sample_is_still_read(tmp_path):
     path = _write(tmp_path, "p.csv", "\n".join(lines) + "\n")
     predictions = load_predictions(path)
     assert predictions.rows == 30_001 and predictions.table.types["comment"] == "VARCHAR"
+
+
+@pytest.mark.parametrize("values, fragments", [
+    ([0.2, np.nan, 0.7, np.nan], ["score column 'score' is empty in 2 rows", "row 3", "row 5"]),
+    ([0.2, np.inf, 0.7, -np.inf], ["score column 'score' holds infinite values", "row 3: 'inf'", "row 5: '-inf'"]),
+])
+def test_nan_and_infinite_scores_in_parquet_are_found(tmp_path, values, fragments):
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"label": [0, 1, 0, 1], "score": values}).to_parquet(path)
+    with pytest.raises(InputError) as raised:
+        load_predictions(path)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+def test_negative_weights_in_parquet_are_found(tmp_path):
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"label": [0, 1, 0, 1], "score": [0.1, 0.8, 0.3, 0.6], "w": [1.0, -2.0, 1.0, 0.5]}).to_parquet(path)
+    with pytest.raises(InputError, match=r"weight column 'w' holds negative values \(row 3: '-2.0'\)"):
+        load_predictions(path, weight="w")
+
+
+@pytest.fixture(scope="module")
+def large_frame():
+    """More rows than profiling reads in full: which columns hold a handful of values is first sampled."""
+    rng = np.random.default_rng(4)
+    n = 600_000
+    return pd.DataFrame({"label": rng.integers(0, 2, n), "score": rng.random(n), "segment": rng.choice(["a", "b"], n)})
+
+
+def test_a_rare_third_label_value_the_sample_misses_is_still_found(tmp_path, large_frame):
+    frame = large_frame.copy()
+    frame.loc[[123_456, 500_000], "label"] = 7
+    path = tmp_path / "rare.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(InputError, match=r"label column 'label' holds more than two values: .*'7' \(row 123458, "
+                                         r"500002\)"):
+        load_predictions(path, label="label", scores=["score"])
+
+
+def test_a_large_file_is_profiled_the_same_as_counted_in_full(tmp_path, large_frame):
+    path = tmp_path / "large.parquet"
+    large_frame.to_parquet(path)
+    predictions = load_predictions(path)
+    assert predictions.label == "label" and predictions.scores == ("score",)
+    assert predictions.profile()["positive_rows"] == int(large_frame["label"].sum())
+    counts = predictions.counts("score")
+    assert counts.n_rows == len(large_frame) and counts.positives == large_frame["label"].sum()
+
+
+def test_labels_spelled_differently_in_rows_count_as_one_class(tmp_path):
+    path = _write(tmp_path, "p.csv", "outcome,score\n yes,0.9\nYes,0.4\nno,0.3\nNO ,0.2\nyes,0.6\n")
+    predictions = load_predictions(path)
+    assert predictions.positive == "yes" and predictions.profile()["positive_rows"] == 3
+    counts = predictions.counts("score")
+    assert counts.positives == 3 and counts.negatives == 2
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_loading_and_counting_report_progress(tmp_path, suffix):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"label": rng.integers(0, 2, 3_000), "score_gbm": rng.random(3_000)})
+    path = tmp_path / f"big.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
+    heard: list[tuple[float, str]] = []
+    predictions = load_predictions(path, progress=lambda fraction, what: heard.append((fraction, what)))
+    predictions.counts("score_gbm", progress=lambda fraction, what: heard.append((fraction, what)))
+    phrases = list(dict.fromkeys(what for _, what in heard))
+    assert phrases == [f"reading big.{suffix}", f"checking big.{suffix}", "reading score_gbm", "counting score_gbm"]
+    loading = [fraction for fraction, what in heard if "score_gbm" not in what]
+    assert loading[0] == 0.0 and loading[-1] == 1.0 and loading == sorted(loading)

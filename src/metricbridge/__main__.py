@@ -1,7 +1,5 @@
 """``python -m metricbridge`` is the ``metricbridge`` command."""
 
-import sys
+from metricbridge.cli import run
 
-from metricbridge.cli import main
-
-sys.exit(main())
+run()

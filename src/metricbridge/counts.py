@@ -7,7 +7,7 @@ raw rows again. It depends on nothing but numpy; the builders (numpy arrays, Duc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -16,9 +16,25 @@ import numpy as np
 if TYPE_CHECKING:  # pandas only for to_frame/merge: counting and evaluating never need it
     import pandas as pd
 
-__all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS", "LOG_LOSS_EPS", "flags", "log_loss_terms"]
+__all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS", "LOG_LOSS_EPS", "flags", "log_loss_terms",
+           "ProgressCallback", "scaled_progress"]
 
 CountingMode = Literal["exact", "binned"]
+ProgressCallback = Callable[[float, str], None]
+"""What long work reports to: the fraction done (0 to 1) and a short phrase saying what ("counting score_gbm").
+Reading, counting and the bootstrap take one; the app turns it into a progress bar."""
+
+
+def scaled_progress(progress: ProgressCallback | None, start: float, end: float) -> ProgressCallback | None:
+    """A callback reporting into the span [start, end] of ``progress`` (one step of a longer task)."""
+    if progress is None:
+        return None
+    outer = progress
+
+    def report(fraction: float, what: str) -> None:
+        outer(start + (end - start) * min(max(fraction, 0.0), 1.0), what)
+
+    return report
 
 # scikit-learn's clip for float64 log loss: p is held within [eps, 1 - eps] so log(0) never happens.
 LOG_LOSS_EPS = float(np.finfo(np.float64).eps)

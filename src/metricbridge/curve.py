@@ -208,12 +208,16 @@ class ThresholdCurve:
 _FEW_POINTS = 8  # up to this many thresholds, cumulating is a matrix product over the cells
 
 
-def _descending(scores: np.ndarray) -> np.ndarray:
-    """Cell order from the highest score down; ties keep their order. Builders emit cells by ascending
-    score, so the common case is a reversed view, not a sort."""
-    if len(scores) < 2 or bool(np.all(scores[1:] >= scores[:-1])):
-        return np.arange(len(scores))[::-1]
-    return np.argsort(-scores, kind="stable")
+def _descending(counts: ScoreCounts) -> slice | np.ndarray:
+    """The cells that weigh something, from the highest score down (ties keep their order): a reversed
+    view (``slice``) when the builder emitted them by ascending score and none weighs nothing, the common
+    case, else their indices."""
+    scores, weights = counts.scores, counts.weights
+    ascending = len(scores) < 2 or bool(np.all(scores[1:] >= scores[:-1]))
+    if ascending and bool(np.all(weights > 0)):
+        return slice(None, None, -1)
+    order = np.arange(len(scores))[::-1] if ascending else np.argsort(-scores, kind="stable")
+    return order[weights[order] > 0]
 
 
 def cumulate(counts: ScoreCounts, *, weights: np.ndarray | None = None,
@@ -229,9 +233,9 @@ def cumulate(counts: ScoreCounts, *, weights: np.ndarray | None = None,
     cell_weights = counts.weights if weights is None else np.asarray(weights)
     batch = cell_weights.ndim == 2
     cell_sums = counts.sums if sums is None else sums
-    order = _descending(counts.scores)
-    order = order[counts.weights[order] > 0]
-    if len(order) == 0:
+    order = _descending(counts)
+    ordered_scores = counts.scores[order]
+    if len(ordered_scores) == 0:
         shape = (cell_weights.shape[0], 1) if batch else (1,)
         zeros = np.zeros(shape)
         totals = np.zeros((shape[0], 1)) if batch else 0.0
@@ -239,24 +243,31 @@ def cumulate(counts: ScoreCounts, *, weights: np.ndarray | None = None,
                               negatives=totals, mode=counts.mode, value_tp={k: zeros.copy() for k in cell_sums},
                               value_fp={k: zeros.copy() for k in cell_sums},
                               value_totals={k: (totals, totals) for k in cell_sums})
-    ordered_scores = counts.scores[order]
-    new_score = np.r_[True, ordered_scores[1:] != ordered_scores[:-1]]
+    new_score = np.empty(len(ordered_scores), dtype=bool)
+    new_score[0] = True
+    np.not_equal(ordered_scores[1:], ordered_scores[:-1], out=new_score[1:])
     thresholds = np.r_[np.inf, ordered_scores[new_score]]
-    point_of = np.cumsum(new_score)  # each ordered cell's index on the curve (0 is flag-nothing)
+    last_of_point = np.r_[np.flatnonzero(new_score)[1:] - 1, len(ordered_scores) - 1]  # per point, in order
     positive = counts.labels[order] == 1
 
     def cumulated(values: np.ndarray, label_mask: np.ndarray) -> np.ndarray:
         """Cumulative sums of ``values`` over the cells of one label, at each threshold (flag-nothing 0):
         at point p, the sum over the label's cells on points 1..p."""
-        if len(thresholds) <= _FEW_POINTS:  # e.g. a status quo's 0/1 decisions: a product, no reordering
+        if len(thresholds) <= _FEW_POINTS:  # e.g. a status quo's 0/1 decisions: a product over the cells
+            point_of = np.cumsum(new_score)  # each ordered cell's point
             indicator = np.zeros((counts.cells, len(thresholds)))
-            indicator[order[label_mask], point_of[label_mask]] = 1.0
+            indicator[np.arange(counts.cells)[order][label_mask], point_of[label_mask]] = 1.0
             return np.cumsum(values @ indicator, axis=-1)
-        cells = order[label_mask]
-        running = np.cumsum(values[..., cells], axis=-1, dtype=np.float64)
-        last = np.searchsorted(point_of[label_mask], np.arange(len(thresholds)), side="right")
-        out = np.zeros((*running.shape[:-1], len(thresholds)))
-        out[..., last > 0] = running[..., last[last > 0] - 1]
+        ordered = values[..., order]  # a view in the common case
+        out = np.zeros((*ordered.shape[:-1], len(thresholds)))
+        if ordered.ndim == 1:  # the data: one pass over all cells, read in place
+            out[1:] = np.cumsum(np.where(label_mask, ordered, 0.0))[last_of_point]
+            return out
+        # resamples: the label's cells only (half the work), then the running sum at each point's last cell
+        cells = np.flatnonzero(label_mask)
+        running = np.zeros((ordered.shape[0], len(cells) + 1))  # a 0 first: "none of the label's cells yet"
+        np.cumsum(np.take(ordered, cells, axis=1), axis=1, out=running[:, 1:])
+        np.take(running, np.searchsorted(cells, last_of_point, side="right"), axis=1, out=out[:, 1:])
         return out
 
     tp, fp = cumulated(cell_weights, positive), cumulated(cell_weights, ~positive)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.counts import ScoreCounts
+from metricbridge.counts import ProgressCallback, ScoreCounts, scaled_progress
 from metricbridge.criteria import Criteria
 from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.errors import InputError, ScenarioError
@@ -20,7 +20,7 @@ from metricbridge.loading.builders import CountingRequest
 from metricbridge.metrics import Evaluation, evaluate_counts, single_class_warning
 from metricbridge.outcomes import Outcomes, outcomes_at_rates, outcomes_for_curve
 from metricbridge.scenario import Scenario, StatusQuo
-from metricbridge.uncertainty import DEFAULT_BAND_BINS, DEFAULT_RESAMPLES, Bootstrap, ProgressCallback, build_bootstrap
+from metricbridge.uncertainty import DEFAULT_BAND_BINS, DEFAULT_RESAMPLES, Bootstrap, build_bootstrap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -334,7 +334,7 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
                          band_bins: int = DEFAULT_BAND_BINS, preview_rows: int = 50,
                          progress: ProgressCallback | None = None) -> EvaluationReport:
     """Count, cumulate and summarise every score column of ``predictions``; each model at the threshold
-    :func:`policy_threshold` gives. ``progress`` hears of the bootstrap when there are criteria."""
+    :func:`policy_threshold` gives. ``progress`` hears of the counting and, with criteria, of the bootstrap."""
     if criteria is not None:
         criteria.check(scenario)
     if threshold is not None and not math.isfinite(threshold):
@@ -344,8 +344,11 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
         _scenario_columns(predictions, scenario)
     sums = scenario.value_columns if scenario else ()
     decisions = scenario.status_quo_columns if scenario else ()
-    for column in predictions.scores:
-        counts = predictions.counts(column, mode=mode, bins=bins, sums=sums, decisions=decisions)
+    counting_share = 0.5 if criteria is not None else 1.0
+    for number, column in enumerate(predictions.scores):
+        step = counting_share / max(len(predictions.scores), 1)
+        counts = predictions.counts(column, mode=mode, bins=bins, sums=sums, decisions=decisions,
+                                    progress=scaled_progress(progress, number * step, (number + 1) * step))
         models.append(evaluate_counts(column, counts, threshold=PROBABILITY_THRESHOLD))
         if counts.is_hard_decision:
             notes.append(f"{column!r} holds 0/1 decisions, not scores: it has a single operating point, so its "
@@ -362,7 +365,7 @@ def evaluate_predictions(predictions: Predictions, *, threshold: float | None = 
     report = report.with_scenario(scenario)
     if criteria is not None:
         report = report.with_criteria(criteria, threshold=threshold, resamples=resamples, seed=seed,
-                                      bins=band_bins, progress=progress)
+                                      bins=band_bins, progress=scaled_progress(progress, counting_share, 1.0))
     thresholds, reasons = {}, {}
     for model in report.models:
         thresholds[model.name], reasons[model.name] = policy_threshold(
@@ -397,14 +400,14 @@ def evaluate_file(
     progress: ProgressCallback | None = None,
 ) -> EvaluationReport:
     """Load, validate and evaluate a predictions file in one call (see :func:`load_predictions` and
-    :func:`evaluate_predictions`)."""
+    :func:`evaluate_predictions`); ``progress`` hears of each step (reading, checking, counting, resampling)."""
     predictions = load_predictions(path, name=name, label=label, scores=scores, positive=positive,
                                    weight=weight, id=id, drop_missing=drop_missing,
-                                   exclude=scenario_columns(scenario))
+                                   exclude=scenario_columns(scenario), progress=scaled_progress(progress, 0.0, 0.4))
     return evaluate_predictions(predictions, threshold=threshold, mode=mode, bins=bins,
                                 ask_threshold_for_margins=ask_threshold_for_margins, scenario=scenario,
                                 criteria=criteria, resamples=resamples, seed=seed, band_bins=band_bins,
-                                preview_rows=preview_rows, progress=progress)
+                                preview_rows=preview_rows, progress=scaled_progress(progress, 0.4, 1.0))
 
 
 def scenario_columns(scenario: Scenario | None) -> tuple[str, ...]:

@@ -17,13 +17,13 @@ bootstrap.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.counts import CELL_FIELDS, ScoreCounts, flags
+from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags
 from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at
 from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
 
@@ -38,8 +38,6 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_BAND_BINS = 1000
 THRESHOLD_FREE_FIGURES = ("roc_auc", "average_precision", "brier", "log_loss")
 _DRAW_CHUNK = 100  # resamples drawn at a time, so progress can be reported (the stream is the same)
-
-ProgressCallback = Callable[[float, str], None]
 
 
 # -- cells ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The loading layer: files and arrays in, validated predictions and ScoreCounts out."""
 
-from metricbridge.loading.builders import DEFAULT_BINS, counts_from_arrays, counts_from_table
+from metricbridge.loading.builders import DEFAULT_BINS, BinLookup, Progress, counts_from_arrays, counts_from_table
 from metricbridge.loading.columns import ColumnChoice, FileOverview, choose_columns, overview
 from metricbridge.loading.predictions import Predictions, load_predictions
 from metricbridge.loading.reading import Table, read_table
@@ -11,6 +11,6 @@ def inspect_file(path: str, *, name: str | None = None) -> FileOverview:
     return overview(read_table(path, name=name))
 
 __all__ = [
-    "DEFAULT_BINS", "ColumnChoice", "FileOverview", "Predictions", "Table", "choose_columns",
+    "DEFAULT_BINS", "BinLookup", "ColumnChoice", "FileOverview", "Predictions", "Progress", "Table", "choose_columns",
     "counts_from_arrays", "counts_from_table", "inspect_file", "load_predictions", "overview", "read_table",
 ]

@@ -7,14 +7,16 @@ the candidates listed. Whatever the user names always wins.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from metricbridge.errors import InputError
 from metricbridge.loading.builders import quote
 from metricbridge.loading.reading import TABLE, Table
 
-__all__ = ["ColumnProfile", "ColumnChoice", "FileOverview", "profile_columns", "choose_columns", "overview"]
+__all__ = ["ColumnProfile", "ColumnChoice", "FileOverview", "profile_columns", "choose_columns", "overview",
+           "value_groups"]
 
 _LABEL_NAMES = ("label", "target", "y", "y_true", "ytrue", "truth", "ground_truth", "actual", "outcome",
                 "class", "is_fraud", "fraud", "churn", "churned", "urgent", "is_urgent", "default",
@@ -24,11 +26,17 @@ _SCORE_PATTERN = re.compile(r"(score|prob|proba|pred|yhat|y_hat|logit|margin|ris
 _DECISION_PATTERN = re.compile(r"(rule|flag|decision|current|baseline|status_?quo|manual|heuristic|policy)")
 _ID_PATTERN = re.compile(r"(^id$|_id$|^id_|uuid|^key$)")
 _WEIGHT_PATTERN = re.compile(r"(^w$|weight)")
+_SAMPLED_FROM = 1 << 19  # rows from which distinct values are first estimated on a sample of the table
+_SAMPLE = "USING SAMPLE 2 PERCENT (system)"  # whole vectors: cheap, spread over the table
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnProfile:
-    """What detection needs to know of one column."""
+    """What detection (and validation) needs to know of one column.
+
+    ``groups`` holds, for a column of a handful of values, each normalised value with the column's own
+    values that normalise to it and how many rows hold them (sorted by normalised value); None otherwise.
+    """
 
     name: str
     numeric: bool
@@ -37,6 +45,7 @@ class ColumnProfile:
     values: tuple[str, ...]  # the distinct normalised values, when there are at most 3
     low: float | None
     high: float | None
+    groups: tuple[tuple[str, tuple[Any, ...], int], ...] | None = None
 
     @property
     def binary(self) -> bool:
@@ -54,31 +63,77 @@ class ColumnChoice:
     weight: str | None
     id: str | None
     notes: tuple[str, ...]  # what was guessed, and why
+    profiles: Mapping[str, ColumnProfile] = field(default_factory=dict)  # of the columns profiled to choose
 
 
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def profile_columns(table: Table) -> dict[str, ColumnProfile]:
-    """One aggregate pass for counts and ranges, then the values of the few low-cardinality columns."""
-    parts = []
-    for column in table.columns:
+def _norm(value: str) -> str:
+    return f"lower(trim(CAST({value} AS VARCHAR)))"
+
+
+def value_groups(table: Table, column: str, where: str = "TRUE") -> tuple[tuple[str, tuple[Any, ...], int], ...]:
+    """Each normalised value of ``column`` in the rows ``where`` selects (the first 12, sorted), with the
+    column's own values that normalise to it and their row count: one GROUP BY of the column's own values,
+    normalised afterwards (a handful of casts to text, not one a row)."""
+    found = table.con.execute(
+        f"SELECT {_norm('v')} AS norm, list(v ORDER BY v), sum(n) FROM (SELECT {quote(column)} AS v, count(*) AS n "
+        f"FROM {TABLE} WHERE ({where}) AND {quote(column)} IS NOT NULL GROUP BY 1) GROUP BY norm ORDER BY norm "
+        "LIMIT 12").fetchall()
+    return tuple((str(norm), tuple(raw), int(rows)) for norm, raw, rows in found)
+
+
+def profile_columns(table: Table, columns: Sequence[str] | None = None) -> dict[str, ColumnProfile]:
+    """Counts, ranges and the values of the few-valued columns, of every column (or of ``columns``).
+
+    Which columns hold a handful of values is estimated on a sample of the table's vectors; their sampled
+    values are then counted in the same single scan as every column's count and range, so when the counts
+    add up to the column's rows the values are exact without a GROUP BY (else the column is grouped).
+    """
+    names = list(table.columns if columns is None else dict.fromkeys(columns))
+    if not names:
+        return {}
+    con = table.con
+    sample = _SAMPLE if table.n_rows >= _SAMPLED_FROM else ""
+    distinct_row = con.execute(f"SELECT {', '.join(f'approx_count_distinct({quote(c)})' for c in names)} "
+                               f"FROM {TABLE} {sample}").fetchone() or (None,) * len(names)
+    distinct = {c: int(d or 0) for c, d in zip(names, distinct_row, strict=True)}
+    seen: dict[str, list[tuple[Any, str]]] = {}
+    for column in names:
+        if distinct[column] <= 4 and table.is_plain(column):
+            seen[column] = [(raw, str(norm)) for raw, norm in con.execute(
+                f"SELECT DISTINCT v, {_norm('v')} FROM (SELECT {quote(column)} AS v FROM {TABLE} {sample}) "
+                "WHERE v IS NOT NULL").fetchall()]
+    parts: list[str] = []
+    params: list[Any] = []
+    for column in names:
         ref = quote(column)
-        parts += [f"count({ref})", f"approx_count_distinct({ref})"]
+        parts += [f"count({ref})"]
         parts += [f"min({ref})::DOUBLE", f"max({ref})::DOUBLE"] if table.is_numeric(column) else ["NULL", "NULL"]
-    row = table.con.execute(f"SELECT {', '.join(parts)} FROM {TABLE}").fetchone() or ()
+        parts += [f"count_if({ref} = ?)" for _ in seen.get(column, ())]
+        params += [raw for raw, _ in seen.get(column, ())]
+    row = list(con.execute(f"SELECT {', '.join(parts)} FROM {TABLE}", params).fetchone() or ())
     profiles = {}
-    for i, column in enumerate(table.columns):
-        non_null, distinct, low, high = row[4 * i: 4 * i + 4]
-        values: tuple[str, ...] = ()
-        if distinct is not None and distinct <= 4:
-            found = table.con.execute(
-                f"SELECT DISTINCT lower(trim(CAST({quote(column)} AS VARCHAR))) AS v FROM {TABLE} "
-                f"WHERE {quote(column)} IS NOT NULL LIMIT 4").fetchall()
-            values = tuple(sorted(str(v[0]) for v in found)) if len(found) <= 3 else ()
+    for column in names:
+        (non_null, low, high), row = row[:3], row[3:]
+        counted, row = row[:len(seen.get(column, ()))], row[len(seen.get(column, ())):]
+        groups: tuple[tuple[str, tuple[Any, ...], int], ...] | None = None
+        if column in seen and sum(counted) == non_null:  # the sample saw every value
+            by_norm: dict[str, tuple[list[Any], int]] = {}
+            for (raw, norm), rows in zip(seen[column], counted, strict=True):
+                raws, total = by_norm.get(norm, ([], 0))
+                by_norm[norm] = ([*raws, raw], total + int(rows))
+            groups = tuple((norm, tuple(raws), total) for norm, (raws, total) in sorted(by_norm.items()))
+        elif distinct[column] <= 4:  # a value the sample missed, or a type matched as text: count exactly
+            if not sample or (con.execute(f"SELECT approx_count_distinct({quote(column)}) FROM {TABLE}").fetchone()
+                              or (5,))[0] <= 4:
+                groups = value_groups(table, column)
+        values = tuple(norm for norm, _, _ in groups) if groups is not None and len(groups) <= 3 else ()
         profiles[column] = ColumnProfile(name=column, numeric=table.is_numeric(column), non_null=int(non_null),
-                                         distinct=int(distinct or 0), values=values, low=low, high=high)
+                                         distinct=len(groups) if groups is not None else max(distinct[column], 5),
+                                         values=values, low=low, high=high, groups=groups)
     return profiles
 
 
@@ -88,7 +143,7 @@ def _require(table: Table, column: str | None, role: str, flag: str) -> None:
                          f"Its columns are: {', '.join(table.columns)}.")
 
 
-def _guess_label(table: Table, profiles: dict[str, ColumnProfile], taken: set[str]) -> tuple[str, str]:
+def _guess_label(table: Table, profiles: Mapping[str, ColumnProfile], taken: set[str]) -> tuple[str, str]:
     free = [p for p in profiles.values() if p.name not in taken]
     # A column named like a label is taken even with more than two values, so the user hears what is wrong.
     exact = sorted((p for p in free if _key(p.name) in _LABEL_NAMES), key=lambda p: _LABEL_NAMES.index(_key(p.name)))
@@ -112,7 +167,7 @@ def _guess_label(table: Table, profiles: dict[str, ColumnProfile], taken: set[st
                      "column with --label COLUMN.")
 
 
-def _guess_scores(table: Table, profiles: dict[str, ColumnProfile], taken: set[str]) -> tuple[list[str], str]:
+def _guess_scores(table: Table, profiles: Mapping[str, ColumnProfile], taken: set[str]) -> tuple[list[str], str]:
     usable = [p for p in profiles.values() if p.name not in taken
               and not _ID_PATTERN.search(_key(p.name)) and not _WEIGHT_PATTERN.search(_key(p.name))]
     numeric = [p for p in usable if p.numeric]
@@ -136,15 +191,21 @@ def _guess_scores(table: Table, profiles: dict[str, ColumnProfile], taken: set[s
 
 
 def choose_columns(table: Table, *, label: str | None = None, scores: tuple[str, ...] | list[str] = (),
-                   weight: str | None = None, id: str | None = None,
-                   exclude: Sequence[str] = ()) -> ColumnChoice:
-    """The label, score, weight and id columns: as given, else guessed with a note saying why."""
+                   weight: str | None = None, id: str | None = None, exclude: Sequence[str] = (),
+                   profiles: Mapping[str, ColumnProfile] | None = None) -> ColumnChoice:
+    """The label, score, weight and id columns: as given, else guessed with a note saying why.
+
+    The choice carries the column profiles it was made from (every column when guessing, else the columns
+    named), so validation need not scan for them again.
+    """
     _require(table, label, "label", "--label")
     for score in scores:
         _require(table, score, "score", "--score")
     _require(table, weight, "weight", "--weight")
     _require(table, id, "id", "--id")
-    profiles = profile_columns(table)
+    if profiles is None:  # guessing needs every column; validation the columns in use
+        guessing = label is None or not scores
+        profiles = profile_columns(table, None if guessing else [c for c in (label, *scores, weight) if c])
     notes = []
     taken = {c for c in (weight, id, *exclude) if c}
     if label is None:
@@ -156,7 +217,8 @@ def choose_columns(table: Table, *, label: str | None = None, scores: tuple[str,
         notes.append(note)
     if label in scores:
         raise InputError(f"{table.name}: column {label!r} cannot be both the label and a score.")
-    return ColumnChoice(label=label, scores=tuple(scores), weight=weight, id=id, notes=tuple(notes))
+    return ColumnChoice(label=label, scores=tuple(scores), weight=weight, id=id, notes=tuple(notes),
+                        profiles=profiles)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,28 +1,33 @@
 """Predictions: a validated file of labels and one or more models' scores, ready to count.
 
-Every check runs in DuckDB over the whole column and reports the first offending rows by their spreadsheet
-row number, with their values, so a user can find and fix them.
+Every check runs in DuckDB over the whole column. Their figures come from the column profiles made to choose
+the columns (one scan: counts, ranges, the label's values) when those settle them, else from one aggregate
+scan and one GROUP BY of the label; only a check that fails goes back for its first offending rows, which it
+reports by their spreadsheet row number, with their values, so a user can find and fix them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from metricbridge.counts import ScoreCounts
 from metricbridge.errors import InputError
-from metricbridge.loading.builders import DEFAULT_BINS, CountingRequest, counts_from_table, quote
-from metricbridge.loading.columns import choose_columns
+from metricbridge.loading.builders import DEFAULT_BINS, CountingRequest, Progress, counts_from_table, quote, scaled
+from metricbridge.loading.columns import ColumnProfile, choose_columns, value_groups
 from metricbridge.loading.labels import resolve_positive
 from metricbridge.loading.reading import SPREADSHEET_ROW, TABLE, Table, read_table
 
-__all__ = ["Predictions", "load_predictions", "MAX_ROWS_SHOWN"]
+if TYPE_CHECKING:  # pandas only for the preview and the work list: loading and counting never need it
+    import pandas as pd
+
+__all__ = ["Predictions", "load_predictions", "MAX_ROWS_SHOWN", "FLAG_SQL"]
 
 MAX_ROWS_SHOWN = 5
+FLAG_SQL = "{score} >= ?"  # the threshold rule (metricbridge.counts.flags) in SQL; bind the threshold
 _FLAGGED = ("1", "1.0", "true", "yes", "y", "t")  # a recorded decision that acted on the item
 _DECISION_VALUES = (*_FLAGGED, "0", "0.0", "false", "no", "n", "f")
 
@@ -47,10 +52,12 @@ def _is_missing(column: str) -> str:
 
 
 def _offending(table: Table, condition: str, column: str, where: str = "TRUE",
-               params: Sequence[object] = ()) -> tuple[int, str]:
-    """How many rows meet ``condition`` (its values bound by ``params``), and the first few as "row 7: 'abc'"."""
-    count = (table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE ({where}) AND ({condition})",
-                               list(params)).fetchone() or (0,))[0]
+               params: Sequence[object] = (), count: int | None = None) -> tuple[int, str]:
+    """How many rows meet ``condition`` (its values bound by ``params``; ``count`` when already known), and
+    the first few as "row 7: 'abc'"."""
+    if count is None:
+        count = (table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE ({where}) AND ({condition})",
+                                   list(params)).fetchone() or (0,))[0]
     rows = table.con.execute(
         f"SELECT {SPREADSHEET_ROW}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE ({where}) AND "
         f"({condition}) ORDER BY rowid LIMIT {MAX_ROWS_SHOWN}", list(params)).fetchall()
@@ -59,19 +66,27 @@ def _offending(table: Table, condition: str, column: str, where: str = "TRUE",
     return int(count), shown + more
 
 
-def _check_numbers(table: Table, column: str, role: str) -> None:
+def _not_a_number(table: Table, column: str) -> str:
+    """Rows of a score or weight column that hold no finite number (infinite, or text that is no number)."""
     if table.is_numeric(column):
-        bad = f"isinf({quote(column)}::DOUBLE)"
-        count, shown = _offending(table, bad, column)
-        if count:
-            raise InputError(f"{table.name}: {role} column {column!r} holds infinite values ({shown}). Replace "
-                             "them with finite numbers and upload again.")
-        return
-    text = f"{quote(column)} IS NOT NULL AND ({_number(column)} IS NULL OR isinf({_number(column)}))"
-    count, shown = _offending(table, text, column)
+        return f"isinf({quote(column)}::DOUBLE)"
+    return f"{quote(column)} IS NOT NULL AND ({_number(column)} IS NULL OR isinf({_number(column)}))"
+
+
+def _raise_not_a_number(table: Table, column: str, role: str, count: int) -> None:
+    _, shown = _offending(table, _not_a_number(table, column), column, count=count)
+    if table.is_numeric(column):
+        raise InputError(f"{table.name}: {role} column {column!r} holds infinite values ({shown}). Replace "
+                         "them with finite numbers and upload again.")
+    raise InputError(f"{table.name}: {role} column {column!r} holds text where a number is expected "
+                     f"({shown}). Fix or remove those rows and upload again.")
+
+
+def _check_numbers(table: Table, column: str, role: str) -> None:
+    count = (table.con.execute(f"SELECT count_if({_not_a_number(table, column)}) FROM {TABLE}").fetchone()
+             or (0,))[0]
     if count:
-        raise InputError(f"{table.name}: {role} column {column!r} holds text where a number is expected "
-                         f"({shown}). Fix or remove those rows and upload again.")
+        _raise_not_a_number(table, column, role, int(count))
 
 
 def _missing_message(table: Table, column: str, role: str, count: int, shown: str) -> str:
@@ -83,8 +98,11 @@ def _missing_message(table: Table, column: str, role: str, count: int, shown: st
 class Predictions:
     """Labels and scores of one file, validated; ``where`` keeps the rows in use (others were dropped).
 
-    ``positive`` is the normalised label value of the positive class. ``extras`` are the file's other
-    columns (ids, time, segments, recorded decisions), kept for later stages.
+    ``positive`` is the normalised label value of the positive class; ``positive_values`` are the label
+    column's own values that normalise to it (so counting compares values, not text), or None to compare
+    the normalised text. ``extras`` are the file's other columns (ids, time, segments, recorded decisions),
+    kept for later stages. ``positive_rows`` and ``score_ranges`` are what validation found (see
+    :meth:`profile`); None has :meth:`profile` ask DuckDB.
     """
 
     table: Table
@@ -97,6 +115,9 @@ class Predictions:
     warnings: tuple[str, ...]
     dropped_rows: int
     where: str
+    positive_values: tuple[object, ...] | None = None
+    positive_rows: int | None = None
+    score_ranges: Mapping[str, Mapping[str, Any]] | None = None
 
     @property
     def file(self) -> str:
@@ -114,15 +135,25 @@ class Predictions:
 
     @property
     def label_sql(self) -> str:
-        """SQL giving 1 for a positive row (bind ``positive``)."""
-        return f"{_label_norm(self.label)} = ?"
+        """SQL that is true for a positive row; bind :attr:`label_params`."""
+        if self.positive_values is None:
+            return f"{_label_norm(self.label)} = ?"
+        if not self.positive_values:
+            return "FALSE"  # the named positive class never occurs
+        return f"{quote(self.label)} IN ({', '.join('?' * len(self.positive_values))})"
+
+    @property
+    def label_params(self) -> list[object]:
+        return [self.positive] if self.positive_values is None else list(self.positive_values)
 
     def counts(self, score: str, *, mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
-               keys: Sequence[str] = (), sums: Sequence[str] = (), decisions: Sequence[str] = ()) -> ScoreCounts:
-        """ScoreCounts of one score column (a GROUP BY in DuckDB).
+               keys: Sequence[str] = (), sums: Sequence[str] = (), decisions: Sequence[str] = (),
+               progress: Progress | None = None) -> ScoreCounts:
+        """ScoreCounts of one score column (its columns in use fetched once from DuckDB, counted in numpy).
 
         ``decisions`` names recorded-decision columns to key the cells by, as 0/1 (see
         :meth:`check_decisions`), so a status quo is counted in the same pass and resampled jointly.
+        ``progress`` hears the fraction done with "reading SCORE", then "counting SCORE".
         """
         if score not in self.table.columns:
             raise InputError(f"{self.file}: has no score column {score!r}; its columns are "
@@ -130,9 +161,9 @@ class Predictions:
         for column in decisions:
             self.check_decisions(column)
         return counts_from_table(
-            self.table.con, TABLE, score=score, label_sql=self.label_sql, params=[self.positive],
+            self.table.con, TABLE, score=score, label_sql=self.label_sql, params=self.label_params,
             weight=self.weight, where=self.where, mode=mode, bins=bins, keys=[*keys, *decisions], sums=sums,
-            key_sql={column: _decision_sql(column) for column in decisions})
+            key_sql={column: _decision_sql(column) for column in decisions}, progress=progress)
 
     def check_decisions(self, column: str) -> None:
         """A recorded-decision column holds 1/0, true/false or yes/no in every row in use; InputError lists
@@ -161,8 +192,9 @@ class Predictions:
         """The work list: every row in use with ``score >= threshold``, highest score first, all its columns
         (ids and extras included) and its spreadsheet row number."""
         self.require_column(score, "score")
+        flag = FLAG_SQL.format(score=_number(score))
         return self.table.con.execute(
-            f"SELECT {SPREADSHEET_ROW} AS \"row\", * FROM {TABLE} WHERE {self.where} AND {_number(score)} >= ? "
+            f"SELECT {SPREADSHEET_ROW} AS \"row\", * FROM {TABLE} WHERE {self.where} AND {flag} "
             f"ORDER BY {_number(score)} DESC, rowid", [threshold]).df()
 
     def preview(self, limit: int = 20) -> pd.DataFrame:
@@ -174,24 +206,43 @@ class Predictions:
 
     def profile(self) -> dict[str, Any]:
         """Rows, positives and, per score column, its range and missing count (of the whole file)."""
-        con, positive = self.table.con, self.positive
-        positives = (con.execute(f"SELECT count(*) FROM {TABLE} WHERE {self.where} AND {self.label_sql}",
-                                 [positive]).fetchone() or (0,))[0]
-        scores = {}
-        for score in self.scores:
-            low, high, missing = con.execute(
-                f"SELECT min({_number(score)}), max({_number(score)}), count(*) FILTER ({_is_missing(score)}) "
-                f"FROM {TABLE}").fetchone() or (None, None, 0)
-            scores[score] = {"min": low, "max": high, "missing": int(missing)}
+        positives, scores = self.positive_rows, self.score_ranges
+        con = self.table.con
+        if positives is None:
+            positives = int((con.execute(f"SELECT count(*) FROM {TABLE} WHERE {self.where} AND {self.label_sql}",
+                                         self.label_params).fetchone() or (0,))[0])
+        if scores is None:
+            scores = {}
+            for score in self.scores:
+                low, high, missing = con.execute(
+                    f"SELECT min({_number(score)}), max({_number(score)}), count(*) FILTER ({_is_missing(score)}) "
+                    f"FROM {TABLE}").fetchone() or (None, None, 0)
+                scores[score] = {"min": low, "max": high, "missing": int(missing)}
         return {"file": self.file, "rows_in_file": self.table.n_rows, "rows": self.rows,
                 "dropped_rows": self.dropped_rows, "positive_rows": int(positives), "label": self.label,
-                "positive": self.positive, "weight": self.weight, "scores": scores}
+                "positive": self.positive, "weight": self.weight,
+                "scores": {name: dict(figures) for name, figures in scores.items()}}
 
 
-def _validate_label(table: Table, label: str, positive: str | None, where: str) -> str:
-    values = [str(row[0]) for row in table.con.execute(
-        f"SELECT DISTINCT {_label_norm(label)} FROM {TABLE} WHERE {where} AND {quote(label)} IS NOT NULL "
-        "ORDER BY 1 LIMIT 12").fetchall()]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _LabelValues:
+    """The label column's values in the rows in use: normalised, each with its own values and row count."""
+
+    values: list[str]  # normalised, sorted; at most 12
+    raw: dict[str, tuple[object, ...]]
+    rows: dict[str, int]
+
+    @classmethod
+    def of(cls, groups: Sequence[tuple[str, tuple[Any, ...], int]]) -> _LabelValues:
+        return cls(values=[norm for norm, _, _ in groups], raw={norm: raw for norm, raw, _ in groups},
+                   rows={norm: rows for norm, _, rows in groups})
+
+
+def _validate_label(table: Table, label: str, positive: str | None, where: str,
+                    profile: ColumnProfile | None) -> tuple[str, _LabelValues]:
+    groups = profile.groups if profile is not None and where == "TRUE" else None
+    found = _LabelValues.of(value_groups(table, label, where) if groups is None else groups)
+    values = found.values
     if len(values) > 2:
         places = []
         for value in values[:6]:
@@ -202,15 +253,44 @@ def _validate_label(table: Table, label: str, positive: str | None, where: str) 
         raise InputError(f"{table.name}: label column {label!r} holds more than two values: "
                          f"{'; '.join(places)}{'; ...' if len(values) > 6 else ''}. A label has two values "
                          "(the positive class and the rest): recode it, or choose another column with --label.")
-    return resolve_positive(values, positive, file=table.name, column=label)
+    return resolve_positive(values, positive, file=table.name, column=label), found
 
 
-def _validate_weight(table: Table, weight: str, where: str) -> None:
-    _check_numbers(table, weight, "weight")
-    count, shown = _offending(table, f"{_number(weight)} < 0", weight, where)
-    if count:
-        raise InputError(f"{table.name}: weight column {weight!r} holds negative values ({shown}). A weight "
-                         "says how many items a row stands for: use zero or more.")
+def _weight_message(table: Table, weight: str, where: str, count: int) -> str:
+    _, shown = _offending(table, f"{_number(weight)} < 0", weight, where, count=count)
+    return (f"{table.name}: weight column {weight!r} holds negative values ({shown}). A weight "
+            "says how many items a row stands for: use zero or more.")
+
+
+def _profiled(table: Table, required: Sequence[tuple[str, str]], profiles: Mapping[str, ColumnProfile],
+              weight: str | None) -> dict[str, Any] | None:
+    """The figures of the checks, from the column profiles, when they settle them (numeric columns with no
+    NaN, infinite or negative weight, which their ranges show); None when a scan must count them."""
+    found: dict[str, Any] = {}
+    for index, (column, role) in enumerate(required):
+        profile = profiles.get(column)
+        if profile is None or (role != "label" and not profile.numeric):
+            return None
+        low, high = profile.low, profile.high
+        if role != "label" and ((high is not None and math.isnan(high)) or low == -math.inf or high == math.inf):
+            return None  # NaN (the highest value to DuckDB) or infinite values: count them
+        found[f"missing {index}"] = table.n_rows - profile.non_null
+        found[f"not a number {index}"] = 0
+        found[f"low {index}"], found[f"high {index}"] = low, high
+    if weight is not None:
+        low = profiles[weight].low
+        if low is not None and low < 0:
+            return None
+        found["negative weights"] = 0
+    return found
+
+
+def _scan(table: Table, figures: Mapping[str, str]) -> dict[str, Any]:
+    """Every figure (name: SQL aggregate) in one scan of the table."""
+    names = list(figures)
+    row = table.con.execute(
+        f"SELECT {', '.join(figures[name] for name in names)} FROM {TABLE}").fetchone() or (None,) * len(names)
+    return dict(zip(names, row, strict=True))
 
 
 def load_predictions(
@@ -224,49 +304,85 @@ def load_predictions(
     id: str | None = None,
     drop_missing: bool = False,
     exclude: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Predictions:
     """Read and validate a predictions file; see :func:`choose_columns` for how columns are guessed.
 
     Rows with a missing label, score or weight are refused with their row numbers, or dropped (and
     counted in ``dropped_rows`` and a note) with ``drop_missing``. ``exclude`` names columns that are never
-    guessed as label or scores (those a scenario names).
+    guessed as label or scores (those a scenario names). ``progress`` hears the fraction done with
+    "reading FILE", then "checking FILE".
     """
-    table = read_table(path, name=name)
+    table = read_table(path, name=name, progress=scaled(progress, 0.0, 0.75))
+    checking = f"checking {table.name.strip(chr(39))}"
+    if progress:
+        progress(0.75, checking)
     choice = choose_columns(table, label=label, scores=tuple(scores), weight=weight, id=id, exclude=exclude)
-    for score in choice.scores:
-        _check_numbers(table, score, "score")
+    if progress:
+        progress(0.85, checking)
     required = [(choice.label, "label"), *((s, "score") for s in choice.scores)]
     if choice.weight:
         required.append((choice.weight, "weight"))
-    missing_any = " OR ".join(_is_missing(c) if r != "label" else f"{quote(c)} IS NULL" for c, r in required)
-    notes = list(choice.notes)
-    where, dropped = "TRUE", 0
-    for column, role in required:
-        condition = f"{quote(column)} IS NULL" if role == "label" else _is_missing(column)
-        count, shown = _offending(table, condition, column)
-        if count and not drop_missing:
-            raise InputError(_missing_message(table, column, role, count, shown))
+    missing = {column: f"{quote(column)} IS NULL" if role == "label" else _is_missing(column)
+               for column, role in required}
+    missing_any = " OR ".join(missing.values())
+    where = f"NOT ({missing_any})" if drop_missing else "TRUE"
+    # every figure the checks need, in one scan: columns are referred to by position (a column may have two roles)
+    aggregates: dict[str, str] = {}
+    for index, (column, role) in enumerate(required):
+        aggregates[f"missing {index}"] = f"count_if({missing[column]})"
+        if role != "label":
+            aggregates[f"not a number {index}"] = f"count_if({_not_a_number(table, column)})"
+        if role == "score":
+            aggregates[f"low {index}"] = f"min({_number(column)})"
+            aggregates[f"high {index}"] = f"max({_number(column)})"
+    if choice.weight:
+        aggregates["negative weights"] = f"count_if(({where}) AND {_number(choice.weight)} < 0)"
     if drop_missing:
-        where = f"NOT ({missing_any})"
-        dropped = int((table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE {missing_any}").fetchone()
-                       or (0,))[0])
+        aggregates["dropped"] = f"count_if({missing_any})"
+    found = _profiled(table, required, choice.profiles, choice.weight) if not drop_missing else None
+    if found is None:
+        found = _scan(table, aggregates)
+    for index, (column, role) in enumerate(required):
+        if role == "score" and found[f"not a number {index}"]:
+            _raise_not_a_number(table, column, "score", int(found[f"not a number {index}"]))
+    for index, (column, role) in enumerate(required):
+        count = int(found[f"missing {index}"])
+        if count and not drop_missing:
+            _, shown = _offending(table, missing[column], column, count=count)
+            raise InputError(_missing_message(table, column, role, count, shown))
+    notes = list(choice.notes)
+    dropped = 0
+    if drop_missing:
+        dropped = int(found["dropped"])
         if dropped:
             notes.append(f"dropped {dropped} row{'s' if dropped > 1 else ''} with a missing label, score or "
                          "weight")
         if dropped == table.n_rows:
             raise InputError(f"{table.name}: every row has a missing label, score or weight; nothing is left "
                              "to evaluate.")
-    positive_value = _validate_label(table, choice.label, positive, where)
+    positive_value, label_values = _validate_label(table, choice.label, positive, where,
+                                                   choice.profiles.get(choice.label))
     if choice.weight:
-        _validate_weight(table, choice.weight, where)
+        index = len(required) - 1
+        if found[f"not a number {index}"]:
+            _raise_not_a_number(table, choice.weight, "weight", int(found[f"not a number {index}"]))
+        if found["negative weights"]:
+            raise InputError(_weight_message(table, choice.weight, where, int(found["negative weights"])))
+    positive_rows = label_values.rows.get(positive_value, 0)
     warnings = []
-    classes = table.con.execute(
-        f"SELECT count(*) FILTER ({_label_norm(choice.label)} = ?), count(*) FROM {TABLE} WHERE {where}",
-        [positive_value]).fetchone() or (0, 0)
-    if classes[0] in (0, classes[1]):
-        kind = "negative" if classes[0] == 0 else "positive"
+    if positive_rows in (0, sum(label_values.rows.values())):
+        kind = "negative" if positive_rows == 0 else "positive"
         warnings.append(f"{table.name}: every row of label column {choice.label!r} is {kind}: ROC AUC and "
                         "the rates that need both classes are left empty.")
+    by_value = table.is_plain(choice.label)
+    score_ranges = {column: {"min": found[f"low {index}"], "max": found[f"high {index}"],
+                             "missing": int(found[f"missing {index}"])}
+                    for index, (column, role) in enumerate(required) if role == "score"}
+    if progress:
+        progress(1.0, checking)
     return Predictions(table=table, label=choice.label, positive=positive_value, scores=choice.scores,
                        weight=choice.weight, id=choice.id, notes=tuple(notes), warnings=tuple(warnings),
-                       dropped_rows=dropped, where=where)
+                       dropped_rows=dropped, where=where,
+                       positive_values=label_values.raw.get(positive_value, ()) if by_value else None,
+                       positive_rows=positive_rows, score_ranges=score_ranges)

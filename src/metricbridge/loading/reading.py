@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from metricbridge.errors import InputError
+from metricbridge.loading.builders import Progress
 
 __all__ = ["Table", "read_table", "TABLE", "SPREADSHEET_ROW"]
 
@@ -25,6 +27,9 @@ NULL_STRINGS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SNIFF_BYTES = 64 * 1024
 _NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
                       r"UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$")
+# types whose values come back to Python as values that bind back as parameters and compare equal
+_PLAIN = re.compile(r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
+                    r"FLOAT|DOUBLE|VARCHAR)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -40,6 +45,10 @@ class Table:
 
     def is_numeric(self, column: str) -> bool:
         return bool(_NUMERIC.match(self.types[column]))
+
+    def is_plain(self, column: str) -> bool:
+        """Whether the column's values can be bound back as parameters (matched by value, not as text)."""
+        return bool(_PLAIN.match(self.types[column]))
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -120,7 +129,41 @@ def _first_error_line(error: Exception) -> str:
     return f"{where}: {detail}" if detail else where
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes) -> None:
+def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None, what: str) -> None:
+    """Run ``sql``; with ``progress``, on a worker thread while this one reports DuckDB's own progress (so a
+    callback that draws, such as Streamlit's, is called from the caller's thread)."""
+    if progress is None:
+        con.execute(sql)
+        return
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as error:  # re-raised on the caller's thread below
+            failed.append(error)
+
+    worker = threading.Thread(target=work, name="metricbridge-read", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            percent = con.query_progress()
+            if percent >= 0:
+                progress(min(percent, 100.0) / 100.0, what)
+    except BaseException:  # the callback failed, or the user interrupted: stop DuckDB too
+        con.interrupt()
+        worker.join()
+        raise
+    if failed:
+        raise failed[0]
+    con.execute("SET enable_progress_bar = false")
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes,
+              progress: Progress | None = None, what: str = "") -> None:
     encoding = "utf-8"
     try:
         head.decode("utf-8")
@@ -140,7 +183,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
     for attempt_encoding, whole_file in ((encoding, False), (encoding, True), ("latin-1", True)):
         try:
             sql = _read_csv_sql(path, encoding=attempt_encoding, whole_file=whole_file)
-            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM {sql}")
+            _run(con, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM {sql}", progress, what)
             return
         except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
             last_error = error  # a late text value or a late non-UTF-8 byte: sniff the whole file, or Latin-1
@@ -150,27 +193,32 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
     ) from last_error
 
 
-def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, file: str) -> None:
+def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, file: str, progress: Progress | None = None,
+                  what: str = "") -> None:
     literal = str(path).replace("'", "''")
     try:
         names = [row[0] for row in con.execute(
             f"SELECT name FROM parquet_schema('{literal}') WHERE num_children IS NULL OR num_children = 0"
         ).fetchall()]
         _check_header(names, file)
-        con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM read_parquet('{literal}')")
+        _run(con, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM read_parquet('{literal}')", progress, what)
     except duckdb.Error as error:
         raise InputError(f"{file}: is not a readable Parquet file ({str(error).splitlines()[0]}). "
                          "Write it again with pandas.DataFrame.to_parquet or pyarrow.") from error
 
 
-def read_table(path: str | Path, *, name: str | None = None) -> Table:
+def read_table(path: str | Path, *, name: str | None = None, progress: Progress | None = None) -> Table:
     """Read ``path`` (CSV of any common delimiter and encoding, or Parquet) into a fresh DuckDB table.
 
     ``name`` is how messages refer to the file (an upload's original name); it defaults to the file name.
     Raises InputError for an empty, header-only, binary or malformed file and for duplicate column names.
+    ``progress`` hears the fraction read (DuckDB's estimate) and "reading NAME".
     """
     path = Path(path)
     file = f"'{name or path.name}'"
+    what = f"reading {name or path.name}"
+    if progress:
+        progress(0.0, what)
     if not path.is_file():
         raise InputError(f"{file}: no such file. Check the path.")
     with path.open("rb") as handle:
@@ -179,12 +227,12 @@ def read_table(path: str | Path, *, name: str | None = None) -> Table:
         raise InputError(f"{file}: the file is empty. Export the predictions again, with a header row.")
     con = duckdb.connect()
     if head.startswith(b"PAR1") or path.suffix.lower() in (".parquet", ".pq"):
-        _load_parquet(con, path, file)
+        _load_parquet(con, path, file, progress, what)
         file_format = "parquet"
     elif _looks_binary(head):
         raise InputError(f"{file}: is not a table: it holds {_kind_of_binary(head)}.")
     else:
-        _load_csv(con, path, file, head)
+        _load_csv(con, path, file, head, progress, what)
         file_format = "csv"
     described = con.execute(f"DESCRIBE {TABLE}").fetchall()
     columns = tuple(str(row[0]) for row in described)
@@ -192,6 +240,8 @@ def read_table(path: str | Path, *, name: str | None = None) -> Table:
     if n_rows == 0:
         raise InputError(f"{file}: has a header ({', '.join(columns[:6])}) but no data rows. Export the "
                          "predictions with their rows.")
+    if progress:
+        progress(1.0, what)
     return Table(name=file, con=con, columns=columns, types={str(r[0]): str(r[1]) for r in described},
                  n_rows=n_rows, format=file_format)
 

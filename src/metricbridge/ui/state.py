@@ -290,9 +290,8 @@ def _count(path: str, name: str, choices: Choices, skeleton: Scenario | None,
            progress: ProgressCallback) -> EvaluationReport:
     # Counted once per file, column choice and scenario columns (the skeleton); a scenario edit is then
     # arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
-    progress(0.0, f"reading {name}")
     return evaluate_file(path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
-                         **asdict(choices))
+                         progress=progress, **asdict(choices))
 
 
 def counted(source: Source, choices: Choices, scenario: Scenario | None) -> EvaluationReport:

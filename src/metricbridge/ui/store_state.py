@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -13,15 +16,45 @@ from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import evaluate_file
 from metricbridge.metrics import Evaluation
 from metricbridge.scenario import load_scenario
-from metricbridge.store import RunRecord, Store
+from metricbridge.store import RunRecord, Store, default_db_path
 from metricbridge.ui import state
 
 PROJECT = "mb_project"
 
 
 def store() -> Store:
-    """The database of $METRICBRIDGE_DB (or the user's default); a connection per operation, none held."""
-    return Store()
+    """The database of $METRICBRIDGE_DB (or the user's default); a connection per operation, none held.
+    Opened (and migrated) once per path and process."""
+    return _store(os.environ.get("METRICBRIDGE_DB") or str(default_db_path()))
+
+
+@functools.lru_cache(maxsize=8)
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def _stamp(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """What changes whenever the database is written: the file's and its write-ahead log's time and size."""
+    stamps: list[tuple[int, int] | None] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            info = file.stat()
+            stamps.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@functools.lru_cache(maxsize=256)
+def _read(path: str, stamp: tuple[tuple[int, int] | None, ...], method: str, args: tuple[Any, ...]) -> Any:
+    return getattr(_store(path), method)(*args)
+
+
+def read(db: Store, method: str, *args: Any) -> Any:
+    """``db.method(*args)`` for a page: each answer kept until the database file changes, so a rerun opens no
+    connection (the database allows one writer per file: another process may write between two reruns, and
+    the file's stamp says so). Treat the answer as read-only."""
+    return _read(str(db.path), _stamp(db.path), method, args)
 
 
 def selected_project() -> str | None:
@@ -31,7 +64,7 @@ def selected_project() -> str | None:
 
 def project_picker(db: Store, *, key: str) -> str | None:
     """Choose a project (kept across pages)."""
-    projects = db.projects()
+    projects = read(db, "projects")
     if not projects:
         return None
     current = selected_project()

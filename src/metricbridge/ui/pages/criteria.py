@@ -135,8 +135,8 @@ def _history(criteria: Criteria) -> None:
     """Every version of these criteria kept in the selected project, and the difference between any two."""
     project = store_state.selected_project()
     try:  # no project chosen: no database is opened (nor created) just to look at the criteria
-        versions = ([v for v in store_state.store().criteria_versions(project) if v["name"] == criteria.name]
-                    if project else [])
+        kept = store_state.read(store_state.store(), "criteria_versions", project) if project else []
+        versions = [v for v in kept if v["name"] == criteria.name]
     except MetricBridgeError as error:
         st.caption(f"Version history unavailable: {error}")
         return

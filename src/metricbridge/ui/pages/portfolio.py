@@ -13,7 +13,7 @@ def render() -> None:
     st.title("Portfolio")
     state.init()
     try:
-        rows = store_state.store().portfolio()
+        rows = store_state.read(store_state.store(), "portfolio")
     except MetricBridgeError as error:
         st.error(str(error))
         return

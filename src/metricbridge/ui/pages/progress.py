@@ -20,7 +20,7 @@ def render() -> None:
         if project is None:
             st.info("No projects yet: create one on the Projects and runs page and save runs to it.")
             return
-        runs = db.runs(project)
+        runs = store_state.read(db, "runs", project)
         frame = progress_frame(runs)
         if frame.empty:
             st.info("No run of this project was judged against criteria yet: evaluate with criteria and save.")
@@ -32,7 +32,7 @@ def render() -> None:
             st.caption("Dots: each run's figure (colour: its verdict); grey bars: its interval; dashed: the target.")
         st.subheader("Decisions")
         log = [{"run": run.name, "saved": run.created_at, **decision}
-               for run in runs for decision in db.decisions(run.id)]
+               for run in runs for decision in store_state.read(db, "decisions", run.id)]
         if log:
             st.dataframe(pd.DataFrame(log), hide_index=True)
         else:

@@ -24,7 +24,7 @@ def _new_project(db: Store) -> None:
 
 
 def _card(db: Store, project: str) -> None:
-    card = db.card(project) or {}
+    card = store_state.read(db, "card", project) or {}
     with st.expander(f"Project card (version {card.get('version', 0)})", expanded=not card):
         with st.form(f"card_{project}"):
             problem = st.text_area("The problem, in one paragraph", card.get("problem") or "")
@@ -55,7 +55,7 @@ def _save_current(db: Store, project: str) -> None:
 
 
 def _runs(db: Store, project: str) -> None:
-    runs = db.runs(project)
+    runs = store_state.read(db, "runs", project)
     if not runs:
         st.info("No runs yet: save the current data as a run above.")
         return
