@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.curve import ThresholdCurve, index_at
+from metricbridge.curve import ThresholdCurve, index_at, ratio
 from metricbridge.scenario import OUTCOME_VALUES, Scenario, StatusQuo
 
 if TYPE_CHECKING:
@@ -88,9 +88,8 @@ class ItemValues(_Lazy):
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    out = np.zeros(np.shape(total))
-    np.divide(total, count, out=out, where=np.asarray(count) > 0)
-    return out
+    """total / count, 0 over no items."""
+    return ratio(total, count, fill=0.0, positive=True)
 
 
 def item_values(scenario: Scenario, curve: ThresholdCurve) -> ItemValues:
@@ -205,12 +204,7 @@ class Outcomes(_Lazy):
     @property
     def precision(self) -> np.ndarray:
         """Share of actions that catch a positive, at the deployment's prevalence."""
-        def make() -> np.ndarray:
-            out = np.full(self.actions.shape, np.nan)
-            np.divide(self.caught, self.actions, out=out, where=self.actions > 0)
-            return out
-
-        return self._once("precision", make)
+        return self._once("precision", lambda: ratio(self.caught, self.actions, positive=True))
 
     @property
     def feasible(self) -> np.ndarray:
@@ -288,9 +282,7 @@ def population_means(scenario: Scenario, curve: ThresholdCurve) -> dict[str, flo
 
 def _rate(count: np.ndarray, total: float | np.ndarray) -> np.ndarray:
     """count / total, 0 where there is nothing to divide by (a rate of no items flags none in deployment)."""
-    out = np.zeros(np.broadcast_shapes(np.shape(count), np.shape(total)))
-    np.divide(count, total, out=out, where=np.asarray(total) > 0)
-    return out
+    return ratio(count, total, fill=0.0, positive=True)
 
 
 def outcomes_for_curve(curve: ThresholdCurve, scenario: Scenario) -> Outcomes:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags
-from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at
+from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at, ratio
 from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def draw(counts: ScoreCounts, *, resamples: int = DEFAULT_RESAMPLES, seed: int =
 
 
 def _per_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    return np.divide(values, rows, out=np.zeros(len(values)), where=rows > 0)
+    return ratio(values, rows, fill=0.0, positive=True)
 
 
 def _drawn(counts: ScoreCounts, draws: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from metricbridge.compare import Match, break_even, match_caught, match_workload
 from metricbridge.criteria import Criteria
+from metricbridge.curve import ratio
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.feasibility import feasibility_grid, operating_point
 from metricbridge.outcomes import OUTCOME_KEYS
@@ -43,7 +44,7 @@ def deployment_pr(report: EvaluationReport, model: str, *, max_points: int = 500
     outcomes = report.outcomes[model]
     kept = np.isin(outcomes.thresholds, report.model(model).curve.downsample(max_points).thresholds)
     positives = outcomes.caught + outcomes.missed
-    recall = np.divide(outcomes.caught, positives, out=np.zeros_like(positives), where=positives > 0)
+    recall = ratio(outcomes.caught, positives, fill=0.0, positive=True)
     return pd.DataFrame({"threshold": np.where(np.isfinite(outcomes.thresholds), outcomes.thresholds, np.nan),
                          "recall": recall, "precision": outcomes.precision})[kept].reset_index(drop=True)
 

@@ -33,6 +33,8 @@ from metricbridge.digests import bytes_digest, file_digest
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_threshold
 from metricbridge.export import safe_csv
+from metricbridge.judge import Choice, Resampled, choose, resampled, verdicts
+from metricbridge.judge import bands as bands_of
 from metricbridge.loading import FileOverview, inspect_file, load_predictions
 from metricbridge.scenario import Scenario, load_scenario
 from metricbridge.sensitivity import CostRatioRange, capacity_value, cost_ratio_range, tornado
@@ -379,51 +381,75 @@ def start_bootstraps(base: EvaluationReport) -> None:
         bootstrap_jobs(base)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Chosen:
+    """A model's threshold chosen against the criteria, with its bootstrap under the scenario: what the
+    threshold policy and the bands need. Verdicts at a threshold are one step further (:func:`judged`)."""
+
+    model: str
+    criteria: Criteria
+    choice: Choice
+    figures: Resampled
+
+
 def verdicts_ready(base: EvaluationReport, model: str) -> bool:
-    """Whether ``model``'s verdicts can be had without waiting."""
-    agreement = current_agreement()
-    if agreement is None:
+    """Whether ``model``'s choice and verdicts can be had without waiting."""
+    if current_agreement() is None:
         return True
     return all(job.done for job in bootstrap_jobs(base, [model]).values())
 
 
 @functools.lru_cache(maxsize=64)
-def _judged(base: EvaluationReport, criteria: Criteria, model: str, bootstrap: Bootstrap) -> EvaluationReport:
-    with_bootstrap = replace(base, bootstraps=base.bootstraps | {model: bootstrap})
-    return with_bootstrap.with_criteria(criteria, models=[model], resamples=RESAMPLES, seed=SEED, bins=BAND_BINS)
+def _chosen(scenario: Scenario | None, criteria: Criteria, model: str, bootstrap: Bootstrap) -> Chosen:
+    figures = resampled(bootstrap, scenario)
+    return Chosen(model=model, criteria=criteria, choice=choose(figures, criteria), figures=figures)
 
 
-def judged(base: EvaluationReport, model: str, *, wait: bool = True) -> EvaluationReport | None:
-    """Stage 4: ``base`` with ``model``'s verdicts under the current criteria, at its chosen threshold
-    (waiting for its bootstrap with a progress bar, or None when ``wait`` is False and it is not ready).
-    ``base`` itself when there are no criteria or they cannot be judged (the reason is kept for the
-    criteria page)."""
-    agreement, source = current_agreement(), current_source()
+def chosen(base: EvaluationReport, model: str, *, wait: bool = True) -> Chosen | None:
+    """Stage 4: ``model``'s threshold chosen against the current criteria (waiting for its bootstrap with a
+    progress bar, or None when ``wait`` is False and it is not ready). None when there are no criteria or they
+    cannot be judged under this scenario (the reason is kept for the criteria page)."""
+    agreement = current_agreement()
     st.session_state[CRITERIA_ERROR] = None
-    if agreement is None or source is None:
-        return base
-    jobs = bootstrap_jobs(base, [model])
-    if not wait and not all(job.done for job in jobs.values()):
+    if agreement is None or current_source() is None:
+        return None
+    jobs = list(bootstrap_jobs(base, [model]).values())
+    if not wait and not all(job.done for job in jobs):
         return None
     try:
-        (bootstrap,) = background.wait(list(jobs.values()), what="Bootstrapping the verdicts")
-        return _judged(base, agreement.current, model, bootstrap)
+        (bootstrap,) = background.wait(jobs, what="Bootstrapping the verdicts")
+        return _chosen(base.scenario, agreement.current, model, bootstrap)
     except MetricBridgeError as error:
         st.session_state[CRITERIA_ERROR] = str(error)
-        return base
+        return None
 
 
 @functools.lru_cache(maxsize=64)
-def _bands(judged_report: EvaluationReport, model: str, max_points: int,
-           figures: tuple[str, ...]) -> pd.DataFrame | None:
-    return judged_report.bands(model, max_points=max_points, figures=figures)
+def _judged(base: EvaluationReport, made: Chosen, threshold: float) -> EvaluationReport:
+    result = verdicts(made.figures, made.criteria, threshold=threshold, choice=made.choice)
+    return replace(base.at({made.model: threshold}, reason=""), verdicts=base.verdicts | {made.model: result},
+                   bootstraps=base.bootstraps | {made.model: made.figures.bootstrap})
 
 
-def bands(judged_report: EvaluationReport, model: str, *, figures: tuple[str, ...],
-          max_points: int = 500) -> pd.DataFrame | None:
-    """The bootstrap band of ``figures`` of ``model`` (None without verdicts), at most ``max_points``
-    thresholds; kept per judged report (data, scenario and criteria)."""
-    return _bands(judged_report, model, max_points, figures) if model in judged_report.verdicts else None
+def judged(base: EvaluationReport, model: str, *, threshold: Threshold) -> EvaluationReport:
+    """Stage 5: ``base`` with ``model``'s verdicts at the threshold in force (waiting for the bootstrap);
+    ``base`` itself when there are no criteria or they cannot be judged."""
+    made = chosen(base, model)
+    if made is None:
+        return base
+    at = threshold.value if not threshold.provisional else (made.choice.threshold or threshold.value)
+    return _judged(base, made, at)
+
+
+@functools.lru_cache(maxsize=64)
+def _bands(made: Chosen, figures: tuple[str, ...], max_points: int) -> pd.DataFrame:
+    return bands_of(made.figures, made.criteria.confidence, max_points=max_points, names=figures)
+
+
+def bands(made: Chosen | None, *, figures: tuple[str, ...], max_points: int = 500) -> pd.DataFrame | None:
+    """The bootstrap band of ``figures`` (None without a choice), at most ``max_points`` thresholds; the same
+    frame for the same data, scenario and criteria."""
+    return _bands(made, figures, max_points) if made is not None else None
 
 
 @functools.lru_cache(maxsize=128)
@@ -494,11 +520,13 @@ def threshold_for(base: EvaluationReport, model: str) -> Threshold:
     if set_by_user is not None:
         return Threshold(set_by_user, "set here")
     if current_agreement() is not None:
-        with_verdicts = judged(base, model, wait=False)
-        if with_verdicts is None:
+        if not verdicts_ready(base, model):
             return Threshold(base.model(model).threshold, base.reasons.get(model, ""), provisional=True)
-        if with_verdicts.verdicts:
-            return Threshold(with_verdicts.model(model).threshold, with_verdicts.reasons.get(model, ""))
+        made = chosen(base, model, wait=False)
+        if made is not None and made.choice.threshold is not None:
+            reason = "chosen against the criteria" if made.choice.chosen is not None else \
+                "the closest to meeting the criteria"
+            return Threshold(made.choice.threshold, reason)
     return Threshold(base.model(model).threshold, base.reasons.get(model, ""))
 
 

@@ -14,8 +14,8 @@ from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.ui import links, state
 
-__all__ = ["loaded_report", "show_messages", "pick_model", "threshold_control", "verdicts", "all_verdicts",
-           "settle_threshold", "table", "download"]
+__all__ = ["loaded_report", "show_messages", "pick_model", "threshold_control", "chosen", "verdicts",
+           "all_verdicts", "settle_threshold", "table", "download"]
 
 
 def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
@@ -95,17 +95,16 @@ def threshold_control(report: EvaluationReport, model: str) -> state.Threshold:
     return threshold
 
 
-def verdicts(report: EvaluationReport, model: str, *, threshold: state.Threshold,
-             at_threshold: bool = True) -> EvaluationReport:
-    """``report`` with ``model``'s verdicts (waiting for its bootstrap, with a progress bar): at the threshold
-    in force, or with ``at_threshold=False`` at the chosen one (enough for bands and the choice); ``report``
-    itself when there are no criteria or they cannot be judged."""
-    judged = state.judged(report, model)
-    if judged is None or not judged.verdicts:
-        return report
-    if not at_threshold or threshold.provisional or judged.model(model).threshold == threshold.value:
-        return judged
-    return judged.judged_at(threshold.value, model=model)
+def chosen(report: EvaluationReport, model: str) -> state.Chosen | None:
+    """``model``'s threshold chosen against the criteria, waiting for its bootstrap with a progress bar (None
+    without criteria): enough for the bands and the threshold policy."""
+    return state.chosen(report, model)
+
+
+def verdicts(report: EvaluationReport, model: str, *, threshold: state.Threshold) -> EvaluationReport:
+    """``report`` with ``model``'s verdicts at the threshold in force (waiting for its bootstrap, with a
+    progress bar); ``report`` itself when there are no criteria or they cannot be judged."""
+    return state.judged(report, model, threshold=threshold)
 
 
 def all_verdicts(report: EvaluationReport) -> EvaluationReport:
@@ -116,9 +115,9 @@ def all_verdicts(report: EvaluationReport) -> EvaluationReport:
                    bootstraps={name: part.bootstraps[name] for name, part in parts.items() if name in part.bootstraps})
 
 
-def settle_threshold(threshold: state.Threshold, judged: EvaluationReport, model: str) -> None:
-    """After the verdicts came in: a page drawn at a provisional threshold is drawn again at the chosen one."""
-    if threshold.provisional and model in judged.verdicts and judged.model(model).threshold != threshold.value:
+def settle_threshold(threshold: state.Threshold, made: state.Chosen | None) -> None:
+    """After the choice came in: a page drawn at a provisional threshold is drawn again at the chosen one."""
+    if threshold.provisional and made is not None and made.choice.threshold not in (None, threshold.value):
         st.rerun()
 
 

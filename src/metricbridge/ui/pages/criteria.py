@@ -173,7 +173,7 @@ def render() -> None:
     threshold = widgets.threshold_control(report, name)
     state.sync_url()
     judged = widgets.verdicts(report, name, threshold=threshold)
-    widgets.settle_threshold(threshold, judged, name)
+    widgets.settle_threshold(threshold, state.chosen(report, name, wait=False))
     if st.session_state.get(state.CRITERIA_ERROR) or name not in judged.verdicts:
         st.error(st.session_state.get(state.CRITERIA_ERROR) or "These criteria cannot be judged here.")
         return

@@ -47,8 +47,7 @@ def render() -> None:
             "likely positive). Other columns (ids, dates, segments, today's rule) are kept for later stages. "
             "CSV with any common separator, or Parquet.")
     if threshold.provisional:  # the headline's threshold is the one chosen against the criteria: fill it in
-        judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
-        widgets.settle_threshold(threshold, judged, name)
+        widgets.settle_threshold(threshold, widgets.chosen(report, name))
 
 
 def _headline(slot, model: Evaluation) -> None:

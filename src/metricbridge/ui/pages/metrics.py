@@ -74,9 +74,8 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
         st.info(f"{name} holds 0/1 decisions, not scores: it has a single operating point, so moving the "
                 "threshold between 0 and 1 changes nothing.")
     _outcome_cards(model)
-    ready = state.verdicts_ready(report, name)
-    judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False) if ready else None
-    band = state.bands(judged, name, figures=_BANDS) if judged is not None else None
+    made = widgets.chosen(report, name) if state.verdicts_ready(report, name) else None
+    band = state.bands(made, figures=_BANDS)
     caption = st.empty()
     left, right = st.columns(2)
     slots = (left.empty(), right.empty())
@@ -95,14 +94,14 @@ def _at_threshold(report: EvaluationReport, name: str) -> None:
                              mime="text/csv")
         charting.svg_png_downloads(roc, "ROC curve", key="roc")
         charting.svg_png_downloads(pr, "Precision-recall curve", key="pr")
-    if judged is None:  # the verdicts' parts, filled in once the bootstrap is done
-        judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
-        widgets.settle_threshold(threshold, judged, name)
-        band = state.bands(judged, name, figures=_BANDS)
+    if made is None:  # the verdicts' parts, filled in once the bootstrap is done
+        made = widgets.chosen(report, name)
+        widgets.settle_threshold(threshold, made)
+        band = state.bands(made, figures=_BANDS)
         if band is not None:
             _curves(at, name, slots, band)
-    if band is not None:
-        confidence = judged.verdicts[name].criteria.confidence
+    if made is not None and band is not None:
+        confidence = made.criteria.confidence
         caption.caption(f"Shaded: where {name}'s curve could lie with another test set of this size "
                         f"({confidence:.0%} bootstrap band).")
 

@@ -70,17 +70,16 @@ def _at_threshold(report: EvaluationReport, scenario: Scenario, name: str) -> No
     st.markdown(f"Best within capacity: {best_text}, worth "
                 f"**{money(float(outcomes.value[outcomes.best_index]), scenario.currency, signed=True)}** "
                 f"per {scenario.period}.")
-    ready = state.verdicts_ready(report, name)
-    judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False) if ready else None
+    made = widgets.chosen(report, name) if state.verdicts_ready(report, name) else None
     rows = st.columns(2), st.columns(2)
     slots = tuple(column.empty() for row in rows for column in row)
     _charts(report, scenario, name, threshold.value, slots,
-            state.bands(judged, name, figures=("value",)) if judged is not None else None)
-    if judged is None:  # the value band, filled in once the bootstrap is done
-        judged = widgets.verdicts(report, name, threshold=threshold, at_threshold=False)
-        widgets.settle_threshold(threshold, judged, name)
-        if judged.verdicts:
-            _charts(report, scenario, name, threshold.value, slots, state.bands(judged, name, figures=("value",)))
+            state.bands(made, figures=("value",)))
+    if made is None and state.current_agreement() is not None:  # the value band, once the bootstrap is done
+        made = widgets.chosen(report, name)
+        widgets.settle_threshold(threshold, made)
+        if made is not None:
+            _charts(report, scenario, name, threshold.value, slots, state.bands(made, figures=("value",)))
 
 
 def render() -> None:

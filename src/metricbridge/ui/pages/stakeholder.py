@@ -60,7 +60,7 @@ def render() -> None:
                                           positive=scenario.positive), width="content")
     state.sync_url()
     judged = widgets.verdicts(report, name, threshold=threshold)  # the rating, filled in when ready
-    widgets.settle_threshold(threshold, judged, name)
+    widgets.settle_threshold(threshold, state.chosen(report, name, wait=False))
     with rating_slot:
         _rating(judged, name, scenario.item)
     widgets.download("Download the full report (HTML, opens offline)",

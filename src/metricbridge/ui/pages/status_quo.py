@@ -58,8 +58,7 @@ def _at_threshold(report, name: str, scenario) -> None:
             st.caption(difference_sentence(model_point, sq.point, scenario, name=sq.name))
     charting.show(charts.comparison_chart(views.comparison_frame(report, name, threshold.value)), width="content")
     if threshold.provisional:  # the threshold chosen against the criteria: fill it in
-        widgets.settle_threshold(threshold, widgets.verdicts(report, name, threshold=threshold, at_threshold=False),
-                                 name)
+        widgets.settle_threshold(threshold, widgets.chosen(report, name))
 
 
 def render() -> None:
