@@ -174,7 +174,9 @@ def decision_columns(scenario: Scenario | None) -> tuple[str, ...]:
 
 
 def resampled(bootstrap: Bootstrap, scenario: Scenario | None) -> Resampled:
-    """``bootstrap`` under ``scenario``, computed once per scenario and kept with the bootstrap."""
+    """``bootstrap`` under ``scenario``, computed once per scenario's numbers (renaming it or its nouns
+    changes no figure) and kept with the bootstrap."""
+    scenario = scenario.numbers() if scenario is not None else None
     memo = bootstrap.memo
     if scenario in memo:
         return memo[scenario]  # type: ignore[no-any-return]

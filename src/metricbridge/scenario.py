@@ -113,6 +113,13 @@ class Scenario:
                         status_quo=tuple(StatusQuo(name=sq.name, column=sq.column) for sq in self.status_quo
                                          if sq.column))
 
+    def numbers(self) -> Scenario:
+        """The scenario without its words (its name, the item, positive and action nouns, the currency, the
+        period's name): every figure it gives is the same, so caches of figures key on this."""
+        return Scenario(volume=self.volume, prevalence=self.prevalence, capacity=self.capacity,
+                        minutes_per_action=self.minutes_per_action, cost_per_hour=self.cost_per_hour,
+                        value=self.value, status_quo=self.status_quo)
+
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with some fields changed and validated again (what the editor and sensitivity use)."""
         data = {**_as_dict(self), **changes}

@@ -418,7 +418,7 @@ def chosen(base: EvaluationReport, model: str, *, wait: bool = True) -> Chosen |
         return None
     try:
         (bootstrap,) = background.wait(jobs, what="Bootstrapping the verdicts")
-        return _chosen(base.scenario, agreement.current, model, bootstrap)
+        return _chosen(base.scenario.numbers() if base.scenario else None, agreement.current, model, bootstrap)
     except MetricBridgeError as error:
         st.session_state[CRITERIA_ERROR] = str(error)
         return None
