@@ -91,8 +91,8 @@ def test_text_summary_speaks_in_counts(two_models, capsys):
     ([str(BAD / "scores_outside_unit.csv")], "--threshold"),
     ([str(BAD / "missing_scores.csv")], "--drop-missing"),
     (["no/such/file.csv"], "no such file"),
-    ([str(BAD / "empty.csv"), "--bins", "1"], "at least 2 bins"),
-    ([str(BAD / "empty.csv"), "--threshold", "high"], "invalid float value"),
+    ([str(BAD / "empty.csv"), "--bins", "1"], "bins must be from 2"),
+    ([str(BAD / "empty.csv"), "--threshold", "high"], "the threshold must be a number"),
 ])
 def test_bad_input_exits_2_with_the_message_on_stderr(argv, fragment, capsys):
     try:
@@ -233,3 +233,63 @@ def test_bad_criteria_exit_2_naming_the_entry(tmp_path, capsys):
     code = main(["evaluate", str(DATA / "fraud_transactions.parquet"), "--criteria", str(bad)])
     err = capsys.readouterr().err
     assert code == 2 and "criteria[0]" in err and "needs a scenario" in err
+
+
+# -- exit codes: 0 met, 1 not met, 2 bad input, 3 a bug --------------------------------------------------------
+
+def test_a_crash_exits_3_with_one_line_and_the_traceback_kept(tmp_path, capsys, monkeypatch):
+    import metricbridge.evaluate
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in the counting")
+
+    monkeypatch.setattr(metricbridge.evaluate, "evaluate_file", broken)
+    monkeypatch.delenv("METRICBRIDGE_DEBUG", raising=False)
+    code = main(["evaluate", str(DATA / "fraud_transactions.parquet")])
+    err = capsys.readouterr().err
+    assert code == 3  # not 1: a CI gate tells a crash from a NO-GO
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "internal error (ZeroDivisionError: a bug in the counting)" in err and "report it" in err
+    kept = Path(err.split("the details are in ")[1].split(". This is a bug")[0])
+    assert "Traceback" in kept.read_text() and "ZeroDivisionError" in kept.read_text()
+    main(["--debug", "evaluate", str(DATA / "fraud_transactions.parquet")])
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+    monkeypatch.setenv("METRICBRIDGE_DEBUG", "1")
+    main(["evaluate", str(DATA / "fraud_transactions.parquet")])
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "fragment"), [
+    (["--seed", "-3"], "seed must be from 0"), (["--bins", "1"], "bins must be from 2 to 1,000,000"),
+    (["--bins", str(10**9)], "limits.bins"), (["--bootstrap", "0"], "resamples must be from 2"),
+    (["--bootstrap", str(10**7)], "limits.resamples"), (["--threshold", "nan"], "finite number"),
+    (["--threshold", "inf"], "finite number"), (["--seed", "x"], "whole number"),
+])
+def test_numbers_out_of_range_exit_2_naming_the_limit(option, fragment, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["evaluate", str(DATA / "fraud_transactions.parquet"), *option])
+    assert exited.value.code == 2 and fragment in capsys.readouterr().err
+
+
+def test_criteria_on_one_class_give_json_with_null_intervals(tmp_path, capsys):
+    path = tmp_path / "one_class.csv"
+    path.write_text("label,score\n0,0.1\n0,0.4\n0,0.35\n0,0.8\n")
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.5}\n"
+                        "  - {metric: roc_auc, at_least: 0.7}\n")
+    code = main(["evaluate", str(path), "--criteria", str(criteria), "--json", "--bootstrap", "50"])
+    model = json.loads(capsys.readouterr().out)["models"][0]  # one JSON object, not a crash of the writer
+    assert code == 1
+    assert model["intervals"]["recall"] == [None, None] and model["roc_auc"] is None
+    assert [v["value"] for v in model["criteria"]["verdicts"]] == [None, None]
+
+
+def test_a_threshold_above_every_score_gives_json(tmp_path, capsys):
+    criteria = _criteria_file(tmp_path, 0.5)
+    code = main(["evaluate", str(DATA / "fraud_transactions.parquet"), "--scenario",
+                 str(DATA / "scenarios" / "demo_fraud.yaml"), "--criteria", str(criteria), "--score", "score_gbm",
+                 "--threshold", "1.5", "--bootstrap", "50", "--json"])
+    model = json.loads(capsys.readouterr().out)["models"][0]
+    assert code == 1 and model["threshold"] == 1.5
+    assert model["at_threshold"]["tp"] == 0 and model["at_threshold"]["precision"] is None
+    assert model["intervals"]["precision"] == [None, None] and model["intervals"]["recall"] == [0.0, 0.0]

@@ -398,3 +398,24 @@ def test_a_link_with_a_run_opens_that_run(empty_db):
     _open(at, "metrics")
     assert _metric(at, "Caught") == f"{report.model('model_a_score').at_threshold['tp']:,.0f}"
     assert at.query_params["run"] in (run_id[:12], [run_id[:12]])
+
+
+def test_a_bug_on_a_page_is_one_line_and_the_session_goes_on(monkeypatch):
+    from metricbridge.ui.pages import metrics
+
+    at = _open(_app(), "data")
+    at.radio[0].set_value("Demo: Support-ticket triage").run()  # something chosen, to see that it stays
+
+    def broken(model):
+        raise RuntimeError("a bug in the cards")
+
+    monkeypatch.setattr(metrics, "_outcome_cards", broken)
+    monkeypatch.delenv("METRICBRIDGE_DEBUG", raising=False)
+    _open(at, "metrics")
+    line = next(e.value for e in at.error if "internal error" in e.value)
+    assert "RuntimeError: a bug in the cards" in line and "report it" in line and "Traceback" not in line
+    monkeypatch.undo()
+    _open(at, "home")
+    assert any("Support-ticket triage" in s.value for s in at.subheader)  # the data chosen is still loaded
+    _open(at, "metrics")
+    assert not [e for e in at.error if "internal error" in e.value]

@@ -1,12 +1,16 @@
 """The command line: ``metricbridge evaluate FILE ...``, ``metricbridge runs list|show|compare``, ``metricbridge app``.
 
-Exit codes: 0 ok, 1 criteria not met (later stages), 2 bad input (message on stderr, no traceback).
+Exit codes: 0 ok (criteria met), 1 criteria not met (a fail or an uncertain verdict), 2 bad input (the message
+on stderr says what and how to fix it), 3 internal error (one line: what failed, where the traceback was
+written and how to report it; the traceback itself with ``--debug`` or ``METRICBRIDGE_DEBUG=1``). A gate in CI
+can tell a NO-GO (1) from a crash (3).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from metricbridge.errors import MetricBridgeError
+from metricbridge.errors import MetricBridgeError, debugging, internal_error_line
+from metricbridge.limits import LIMITS
 from metricbridge.uncertainty import DEFAULT_RESAMPLES
 
 if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads no chart or store code
@@ -25,7 +30,7 @@ if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads 
 
 __all__ = ["main", "run", "build_parser"]
 
-EXIT_OK, EXIT_CRITERIA_NOT_MET, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_CRITERIA_NOT_MET, EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
 DEFAULT_BINS = 10_000  # loading.builders.DEFAULT_BINS (a test holds them equal); named here to keep help cheap
 
 
@@ -35,10 +40,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"needs at least 2 bins, not {value}")
+def _whole(text: str, what: str, low: int, high: int) -> int:
+    """A whole number in [low, high] for ``what``, or an argparse error that says the range."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what} must be from {low:,} to {high:,} (limits.{what.split()[0]}), "
+                                         f"not {value:,}")
+    return value
+
+
+def _bins(text: str) -> int:
+    return _whole(text, "bins", 2, LIMITS.bins)
+
+
+def _resamples(text: str) -> int:
+    return _whole(text, "resamples", 2, LIMITS.resamples)
+
+
+def _seed(text: str) -> int:
+    return _whole(text, "seed", 0, LIMITS.seed)
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the threshold must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"the threshold must be a finite number, not {text!r}")
     return value
 
 
@@ -56,8 +88,10 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
     parser.add_argument("--weight", metavar="COL", help="column of row weights (items a row stands for)")
     parser.add_argument("--id", metavar="COL", help="column of item ids")
-    parser.add_argument("--threshold", type=float, metavar="T", help="flag items with score >= T (default 0.5)")
-    parser.add_argument("--bins", type=_positive_int, metavar="N",
+    parser.add_argument("--threshold", type=_threshold, metavar="T",
+                        help="flag items with score >= T (default: chosen against the criteria, else the scenario's "
+                             "best, else 0.5)")
+    parser.add_argument("--bins", type=_bins, metavar="N",
                         help=f"count scores in N bins (fast, for large files; automatic above 100,000 "
                              f"distinct scores with {DEFAULT_BINS:,} bins)")
     parser.add_argument("--exact", action="store_true", help="count every distinct score, however many")
@@ -66,13 +100,16 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
                         help="scenario file: outcomes per period, best threshold, status quo")
     parser.add_argument("--criteria", type=Path, metavar="C.yaml",
                         help="success criteria: verdicts, the threshold chosen against them; exit 1 unless met")
-    parser.add_argument("--bootstrap", type=_positive_int, default=DEFAULT_RESAMPLES, metavar="N",
-                        help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,})")
-    parser.add_argument("--seed", type=int, default=0, metavar="K", help="bootstrap seed (default 0)")
+    parser.add_argument("--bootstrap", type=_resamples, default=DEFAULT_RESAMPLES, metavar="N",
+                        help=f"bootstrap resamples for the verdicts (default {DEFAULT_RESAMPLES:,}, "
+                             f"at most {LIMITS.resamples:,})")
+    parser.add_argument("--seed", type=_seed, default=0, metavar="K", help="bootstrap seed, 0 or more (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="metricbridge", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, print the traceback (also METRICBRIDGE_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     evaluate = commands.add_parser("evaluate", help="metrics of every model in a predictions file")
     _evaluation_options(evaluate)
@@ -268,3 +305,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: one line for the user, the traceback kept for the report
+        print(internal_error_line(error, debug=args.debug or debugging()), file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

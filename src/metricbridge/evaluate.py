@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DataSummary", "EvaluationReport", "StatusQuoResult", "PROBABILITY_THRESHOLD", "default_threshold",
-    "evaluate_file", "evaluate_predictions", "scenario_columns", "policy_threshold",
+    "evaluate_file", "evaluate_predictions", "scenario_columns", "policy_threshold", "json_ready",
 ]
 
 PROBABILITY_THRESHOLD = 0.5
@@ -244,8 +244,8 @@ class EvaluationReport:
         return entry
 
     def to_dict(self) -> dict[str, Any]:
-        """The CLI's JSON object."""
-        return {
+        """The CLI's JSON object: every figure unrounded, an undefined one (NaN, an infinite bound) null."""
+        return json_ready({
             "file": self.data.file,
             "label": self.data.label,
             "positive": self.data.positive,
@@ -256,12 +256,29 @@ class EvaluationReport:
             "notes": list(self.notes),
             "warnings": list(self.warnings),
         } | ({"scenario": self.scenario.name, "status_quo": [sq.to_dict() for sq in self.status_quo]}
-             if self.scenario else {}) | ({"met": self.met} if self.verdicts else {})
+             if self.scenario else {}) | ({"met": self.met} if self.verdicts else {}))
 
     @property
     def met(self) -> bool:
         """Whether every model meets every criterion (pass, not uncertain)."""
         return bool(self.verdicts) and all(result.met for result in self.verdicts.values())
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every float that JSON cannot hold (NaN, infinities) as None and numpy scalars as Python
+    numbers: a figure undefined for some data (an interval on one class, a threshold above every score) is
+    null, never a crash of the JSON writer."""
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def default_threshold(is_probability: bool, *, file: str, column: str, low: float,

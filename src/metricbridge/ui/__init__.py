@@ -13,6 +13,7 @@ import streamlit as st
 
 from metricbridge import charts
 from metricbridge.ui import background, links, store_state
+from metricbridge.ui.guard import guarded
 from metricbridge.ui.pages import PAGES
 
 __all__ = ["run", "page_main", "PAGES"]
@@ -35,7 +36,8 @@ def run(page_files: Path | None = None) -> None:
     navigation = st.navigation(pages)
     _this_run.navigating = True
     try:
-        navigation.run()
+        with guarded():
+            navigation.run()
     finally:
         _this_run.navigating = False
 

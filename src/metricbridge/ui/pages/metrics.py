@@ -10,7 +10,7 @@ from metricbridge.evaluate import EvaluationReport
 from metricbridge.export import safe_csv
 from metricbridge.metrics import Evaluation
 from metricbridge.narrative import confusion_sentence, figure, number, percent
-from metricbridge.ui import charting, state, widgets
+from metricbridge.ui import charting, guard, state, widgets
 
 _BANDS = ("recall", "precision", "fpr")  # what the ROC and precision-recall charts shade (and draw against)
 
@@ -62,7 +62,7 @@ def _curves(report: EvaluationReport, name: str, slots, bands: pd.DataFrame | No
     return roc, pr
 
 
-@st.fragment
+@guard.fragment
 def _at_threshold(report: EvaluationReport, name: str) -> None:
     """Everything that follows the threshold: a slider move reruns only this."""
     threshold = widgets.threshold_control(report, name)

@@ -12,7 +12,7 @@ from metricbridge.export import safe_csv
 from metricbridge.narrative import money, number, outcome_sentence
 from metricbridge.outcomes import value_parts
 from metricbridge.scenario import Scenario
-from metricbridge.ui import charting, scenario_editor, state, widgets
+from metricbridge.ui import charting, guard, scenario_editor, state, widgets
 
 _HOW = """
 The evaluation data gives, at each threshold, the share of {s.positive}s the model flags (recall) and the
@@ -56,7 +56,7 @@ def _charts(report: EvaluationReport, scenario: Scenario, name: str, threshold: 
     charting.show(outcome("actions", f"{scenario.action.capitalize()}s per {scenario.period}"), slots[3])
 
 
-@st.fragment
+@guard.fragment
 def _at_threshold(report: EvaluationReport, scenario: Scenario, name: str) -> None:
     """What follows the threshold: a slider move reruns only this."""
     outcomes = report.outcomes[name]

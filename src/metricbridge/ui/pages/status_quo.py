@@ -9,7 +9,7 @@ import streamlit as st
 
 from metricbridge import charts, views
 from metricbridge.narrative import difference_sentence, money, number
-from metricbridge.ui import charting, links, state, widgets
+from metricbridge.ui import charting, guard, links, state, widgets
 
 
 def _threshold(value: float | None) -> str:
@@ -43,7 +43,7 @@ def _sensitivity(report, name: str, scenario) -> None:
                     f"**{money(worth, scenario.currency)}** (from 10% more capacity).")
 
 
-@st.fragment
+@guard.fragment
 def _at_threshold(report, name: str, scenario) -> None:
     """The model against each status quo at the threshold: a slider move reruns only this."""
     threshold = widgets.threshold_control(report, name)
