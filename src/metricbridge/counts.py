@@ -84,6 +84,13 @@ class ScoreCounts:
       distinct scores at 25 bytes a cell.
     - ``keys[name]``: the value of an extra key column (a status-quo decision, a segment) in the cell.
     - ``sums[name]``: the sum of weight x a declared value column (an amount) over the cell's rows.
+    - ``squares``: sums of squares over the cell's rows, for how much the rows of a cell differ (what the
+      bootstrap needs to resample a cell's totals honestly): ``squares["weights"]`` is the sum of weight^2,
+      ``squares[name]`` the sum of (weight x value)^2 of a value column; ``crosses[name]`` the sum of
+      weight x (weight x value), how a cell's weight and its amount move together; ``cubes`` likewise the
+      sums of cubes (skewed amounts: a cell of a few large amounts resamples with their skew). Absent entries
+      mean the rows of a cell are taken as alike (unweighted data needs no "weights" entry: its weights are
+      all 1).
 
     ``score_min``/``score_max`` are the raw score range, kept because binning hides the top of it.
     ``mode`` says how cells were formed and ``bins`` the bin count asked for in binned mode.
@@ -102,6 +109,9 @@ class ScoreCounts:
     log_loss_sums: np.ndarray | None = None
     keys: Mapping[str, np.ndarray] = field(default_factory=dict)
     sums: Mapping[str, np.ndarray] = field(default_factory=dict)
+    squares: Mapping[str, np.ndarray] = field(default_factory=dict)
+    crosses: Mapping[str, np.ndarray] = field(default_factory=dict)
+    cubes: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise dtypes once, here
@@ -116,9 +126,19 @@ class ScoreCounts:
                 raise ValueError(f"binned ScoreCounts need {name}: a bin holds many scores")
         set_(self, "keys", _arrays(self.keys))
         set_(self, "sums", _arrays(self.sums))
+        set_(self, "squares", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.squares).items()})
+        set_(self, "crosses", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.crosses).items()})
+        set_(self, "cubes", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.cubes).items()})
+        spreads = set(self.squares) | set(self.cubes)
+        unknown = (spreads - {"weights", *self.sums}) | (set(self.crosses) - set(self.sums))
+        if unknown:
+            raise ValueError(f"ScoreCounts squares/crosses name no weight or value column: {sorted(unknown)}")
         n_cells = self.scores.shape[0]
         arrays = {name: getattr(self, name) for name in CELL_FIELDS if getattr(self, name) is not None}
         arrays |= dict(self.keys) | dict(self.sums)
+        arrays |= {f"squares[{k}]": v for k, v in self.squares.items()}
+        arrays |= {f"crosses[{k}]": v for k, v in self.crosses.items()}
+        arrays |= {f"cubes[{k}]": v for k, v in self.cubes.items()}
         for name, values in arrays.items():
             if values.shape != (n_cells,):
                 raise ValueError(f"ScoreCounts.{name} has shape {values.shape}, expected ({n_cells},)")
@@ -187,6 +207,9 @@ class ScoreCounts:
         columns = {name: self.cell(name) for name in CELL_FIELDS}
         columns |= {f"key:{name}": values for name, values in self.keys.items()}
         columns |= {f"sum:{name}": values for name, values in self.sums.items()}
+        columns |= {f"square:{name}": values for name, values in self.squares.items()}
+        columns |= {f"cross:{name}": values for name, values in self.crosses.items()}
+        columns |= {f"cube:{name}": values for name, values in self.cubes.items()}
         return pd.DataFrame(columns)
 
     def decided_by(self, key: str) -> ScoreCounts:
@@ -195,12 +218,14 @@ class ScoreCounts:
         return ScoreCounts(
             **{name: getattr(self, name) for name in CELL_FIELDS if name != "scores"},
             scores=np.asarray(self.keys[key], dtype=np.float64), score_min=0.0, score_max=1.0, mode="exact",
-            keys=self.keys, sums=self.sums)
+            keys=self.keys, sums=self.sums, squares=self.squares, crosses=self.crosses, cubes=self.cubes)
 
     def merge(self, other: ScoreCounts) -> ScoreCounts:
         """Counts of both inputs together (two parts of one evaluation set, counted apart)."""
-        if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums):
-            raise ValueError("cannot merge ScoreCounts with different keys or sums")
+        if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums) or (
+                set(self.squares) != set(other.squares) or set(self.crosses) != set(other.crosses)
+                or set(self.cubes) != set(other.cubes)):
+            raise ValueError("cannot merge ScoreCounts with different keys, sums or squares")
         if self.mode != other.mode:
             raise ValueError("cannot merge exact and binned ScoreCounts")
         import pandas as pd
@@ -216,4 +241,7 @@ class ScoreCounts:
             bins=self.bins,
             keys={name: merged[f"key:{name}"].to_numpy() for name in self.keys},
             sums={name: merged[f"sum:{name}"].to_numpy() for name in self.sums},
+            squares={name: merged[f"square:{name}"].to_numpy() for name in self.squares},
+            crosses={name: merged[f"cross:{name}"].to_numpy() for name in self.crosses},
+            cubes={name: merged[f"cube:{name}"].to_numpy() for name in self.cubes},
         )

@@ -62,7 +62,10 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple
         weights=total(counts.weights), **{name: total(counts.raw_sum(name)) for name in CELL_FIELDS[4:]},
         score_min=counts.score_min, score_max=counts.score_max, mode="binned" if mode == "binned" else "exact",
         bins=counts.bins, keys={k: v[first] for k, v in counts.keys.items()},
-        sums={k: total(v) for k, v in counts.sums.items()}), merged_of
+        sums={k: total(v) for k, v in counts.sums.items()},
+        squares={k: total(v) for k, v in counts.squares.items()},
+        crosses={k: total(v) for k, v in counts.crosses.items()},
+        cubes={k: total(v) for k, v in counts.cubes.items()}), merged_of
 
 
 def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *,
@@ -123,12 +126,74 @@ def _per_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return ratio(values, rows, fill=0.0, positive=True)
 
 
-def _drawn(counts: ScoreCounts, draws: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Each cell's weight and value sums in each resample: its drawn rows times its figures per row
-    (the drawn rows themselves when every row weighs 1)."""
-    per_row = _per_row(counts.weights, counts.rows)
-    weights = draws if bool(np.all(per_row == 1.0)) else draws * per_row
-    return weights, {name: draws * _per_row(sums, counts.rows) for name, sums in counts.sums.items()}
+def _moments(counts: ScoreCounts, name: str, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The variance and the third central moment of one row's figure within each cell (0 where the rows
+    are alike or their spread was not counted)."""
+    rows = counts.rows
+    squares, cubes = counts.squares.get(name), counts.cubes.get(name)
+    if squares is None:
+        return np.zeros(len(mean)), np.zeros(len(mean))
+    second = _per_row(squares, rows)
+    variance = np.maximum(second - mean * mean, 0.0)
+    third = np.zeros(len(mean)) if cubes is None else _per_row(cubes, rows) - 3 * mean * second + 2 * mean ** 3
+    return variance, np.where(variance > 0, third, 0.0)
+
+
+def _skewed(rng: np.random.Generator, drawn: np.ndarray, variance: np.ndarray, third: np.ndarray) -> np.ndarray:
+    """For each resample and cell, the deviation of a sum of ``drawn`` rows from ``drawn`` x the mean: zero
+    mean, variance drawn x ``variance``, third moment drawn x ``third`` (the row bootstrap's, given the
+    rows drawn), from a gamma shifted and scaled to those three moments (a normal where the skew is nil)."""
+    spread = np.sqrt(drawn * variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = np.where(spread > 0, drawn * third / spread ** 3, 0.0)
+    out = rng.standard_normal(drawn.shape)
+    skewed = np.abs(skew) > 1e-3
+    if np.any(skewed):
+        shape = 4.0 / skew[skewed] ** 2
+        standard = (rng.standard_gamma(shape) - shape) / np.sqrt(shape)  # mean 0, variance 1, skew 2/sqrt(shape)
+        out[skewed] = np.sign(skew[skewed]) * standard
+    return spread * out
+
+
+def _drawn(counts: ScoreCounts, draws: np.ndarray,
+           rng: np.random.Generator | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each cell's weight and value sums in each resample.
+
+    Given the rows drawn from a cell, the row bootstrap's sum over them has the mean drawn x the cell's mean
+    per row, the variance drawn x its variance per row, and the third moment drawn x its third; with ``rng``
+    and the cell's sums of squares and cubes (``counts.squares``, ``crosses``, ``cubes``) all three are
+    matched (a shifted gamma; an amount's part that moves with the weight follows the weight's draw), so
+    amounts and weights that differ within a cell widen, and skew, the intervals as much as they should.
+    Without them (or alike rows) a cell's sums are its drawn rows times its means, the drawn rows themselves
+    when every row weighs 1.
+    """
+    rows = counts.rows
+    per_row = _per_row(counts.weights, rows)
+    weights: np.ndarray = draws if bool(np.all(per_row == 1.0)) else draws * per_row
+    means = {name: _per_row(sums, rows) for name, sums in counts.sums.items()}
+    sums = {name: draws * mean for name, mean in means.items()}
+    if rng is None:
+        return weights, sums
+    variance_w, third_w = _moments(counts, "weights", per_row)
+    noise_w = _skewed(rng, draws, variance_w, third_w) if bool(np.any(variance_w > 0)) else None
+    if noise_w is not None:
+        weights = weights + noise_w
+    for name, mean in means.items():
+        variance_u, third_u = _moments(counts, name, mean)
+        if not np.any(variance_u > 0):
+            continue
+        # an amount's sum: the part that moves with the weight's (its regression on the weight) and its own
+        slope = np.zeros(len(mean))
+        if noise_w is not None and name in counts.crosses:
+            covariance = _per_row(counts.crosses[name], rows) - per_row * mean
+            slope = ratio(covariance, variance_w, fill=0.0, positive=True)
+        own_variance = np.maximum(variance_u - slope * slope * variance_w, 0.0)
+        own_third = third_u - slope ** 3 * third_w
+        noise = _skewed(rng, draws, own_variance, own_third)
+        if noise_w is not None:
+            noise = noise + slope * noise_w
+        sums[name] = sums[name] + noise
+    return weights, sums
 
 
 def batch_curve(counts: ScoreCounts, draws: np.ndarray) -> ThresholdCurve:
@@ -253,16 +318,24 @@ class Bootstrap:
         bits = int(np.float64(threshold).view(np.uint64))
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 9, bits >> 32, bits & 0xFFFFFFFF]))
         share = np.minimum(rows_above[touched] / cells.rows[touched], 1.0)
-        drawn = rng.binomial(self.draws[:, touched], share).astype(np.float64)
+        drawn = rng.binomial(self.draws[:, touched], share)
         positive = cells.labels[touched] == 1
+        # the part of each straddling cell at or above the threshold, as cells of their own
+        part = ScoreCounts(
+            scores=cells.scores[touched], labels=cells.labels[touched], rows=rows_above[touched].astype(np.int64),
+            weights=per_coarse(counts.weights)[touched], score_min=counts.score_min, score_max=counts.score_max,
+            sums={k: per_coarse(v)[touched] for k, v in counts.sums.items()},
+            squares={k: per_coarse(v)[touched] for k, v in counts.squares.items()},
+            crosses={k: per_coarse(v)[touched] for k, v in counts.crosses.items()},
+            cubes={k: per_coarse(v)[touched] for k, v in counts.cubes.items()})
+        weights, sums = _drawn(part, drawn, rng)
 
         def added(values: np.ndarray, label: np.ndarray) -> np.ndarray:
-            per_row = _per_row(per_coarse(values)[touched], rows_above[touched]) * label
-            return (drawn @ per_row)[:, None]
+            return np.asarray(values, dtype=np.float64)[:, label].sum(axis=1, keepdims=True)
 
-        extra = {"tp": added(counts.weights, positive), "fp": added(counts.weights, ~positive)}
-        for name, sums in counts.sums.items():
-            extra[f"tp:{name}"], extra[f"fp:{name}"] = added(sums, positive), added(sums, ~positive)
+        extra = {"tp": added(weights, positive), "fp": added(weights, ~positive)}
+        for name, values in sums.items():
+            extra[f"tp:{name}"], extra[f"fp:{name}"] = added(values, positive), added(values, ~positive)
         return extra
 
 
@@ -305,7 +378,8 @@ def build_bootstrap(counts: ScoreCounts, *, decisions: Sequence[str] = (), resam
     draws = draw(cells, resamples=resamples, seed=seed,
                  progress=None if progress is None else lambda f, what: progress(0.7 * f, what))
     report(0.7, "resampling the curves")
-    weights, sums = _drawn(cells, draws)
+    # the spread within cells comes from a stream of its own: the draws of rows stay those of the seed
+    weights, sums = _drawn(cells, draws, np.random.default_rng(np.random.SeedSequence([seed, 17])))
     curve = cumulate(cells, weights=weights, sums=sums)
     decided = {column: cumulate(cells.decided_by(column), weights=weights, sums=sums) for column in decisions}
     report(0.9, "resampling AUC, Brier and log loss")
