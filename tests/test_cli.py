@@ -158,6 +158,21 @@ def test_a_scenario_adds_outcomes_best_threshold_and_status_quo(capsys):
                        "value": 0, "cost_of_errors": nothing["cost_of_errors"]}
 
 
+def test_recorded_decisions_in_words_count_yes_as_acted_on(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 2, 300)
+    decided = np.where(rng.random(300) < 0.4, "Yes", "no")
+    data = tmp_path / "decided.csv"
+    pd.DataFrame({"label": y, "score": rng.random(300).round(3), "reviewed": decided}).to_csv(data, index=False)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("volume: 1000\nvalue: {caught: 10}\nstatus_quo:\n  - {name: Today, column: reviewed}\n")
+    result = _json(capsys, str(data), "--scenario", str(scenario), "--threshold", "0.5")
+    today = result["status_quo"][0]
+    acted = decided == "Yes"
+    assert today["caught"] == pytest.approx(1000 * y.mean() * (acted & (y == 1)).sum() / y.sum())
+    assert today["false_alarms"] == pytest.approx(1000 * (1 - y.mean()) * (acted & (y == 0)).sum() / (y == 0).sum())
+
+
 def test_the_summary_compares_with_the_status_quo_in_words(capsys):
     assert main(["evaluate", str(DATA / "support_tickets.parquet"), "--scenario",
                  str(DATA / "scenarios" / "demo_tickets.yaml")]) == 0
@@ -219,12 +234,14 @@ def test_criteria_not_met_exit_1_so_ci_can_gate(tmp_path, capsys):
     assert "NO-GO for score_gbm" in out and "no threshold meets every criterion" in out
 
 
-def test_the_same_seed_gives_the_same_verdicts(tmp_path, capsys):
+def test_the_same_seed_gives_the_same_verdicts_and_another_seed_other_draws(tmp_path, capsys):
     runs = []
-    for _ in range(2):
-        main([*_with_criteria(tmp_path, 0.5), "--json", "--seed", "7"])
-        runs.append(json.loads(capsys.readouterr().out)["models"][0]["criteria"])
+    for seed in ("7", "7", "8"):
+        main([*_with_criteria(tmp_path, 0.5), "--json", "--seed", seed])
+        model = json.loads(capsys.readouterr().out)["models"][0]
+        runs.append((model["criteria"], model["intervals"]))
     assert runs[0] == runs[1]
+    assert runs[0][1] != runs[2][1]  # the seed reaches the resampling: other draws, other interval ends
 
 
 def test_bad_criteria_exit_2_naming_the_entry(tmp_path, capsys):

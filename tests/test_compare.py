@@ -97,6 +97,13 @@ def test_capacity_value_only_when_capacity_binds():
     free_best = outcomes_for_curve(curve, SCENARIO)
     tight = SCENARIO.with_changes(capacity=float(free_best.actions[free_best.best_index]) / 3)
     worth = capacity_value(curve, tight)
-    assert worth is not None and worth > 0
+
+    def best_within(capacity):  # brute force: the best value among thresholds whose actions fit
+        fits = free_best.actions <= capacity * (1 + 1e-12)
+        return free_best.value[fits].max()
+
+    extra = tight.capacity * 0.1
+    assert worth == pytest.approx((best_within(tight.capacity + extra) - best_within(tight.capacity)) / extra)
+    assert worth > 0
     loose = SCENARIO.with_changes(capacity=float(free_best.actions[free_best.best_index]) * 3)
     assert capacity_value(curve, loose) is None

@@ -90,6 +90,13 @@ def test_capacity_makes_thresholds_infeasible_and_the_best_fits():
     assert free.thresholds[free.best_index] == 0.9 and free.value[free.best_index] == pytest.approx(6275)
 
 
+def test_actions_exactly_at_capacity_fit_and_one_more_does_not():
+    at_half = outcomes_for_curve(_curve(), _scenario(capacity=125)).index_at(0.5)  # 125 actions at 0.5
+    assert outcomes_for_curve(_curve(), _scenario(capacity=125)).feasible[at_half]
+    assert not outcomes_for_curve(_curve(), _scenario(capacity=124.99)).feasible[at_half]
+    assert outcomes_for_curve(_curve(), _scenario(capacity=125)).thresholds[at_half] == 0.9
+
+
 def test_ties_in_value_go_to_fewer_actions():
     scenario = _scenario(minutes_per_action=0, value={"caught": ItemValue(constant=0)})
     outcomes = outcomes_for_curve(_curve(), scenario)  # every threshold is worth 0

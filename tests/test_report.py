@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -62,6 +64,21 @@ def test_cli_report_and_work_list(tmp_path, capsys):
     assert items["score_gbm"].is_monotonic_decreasing
     assert "row" in items.columns and "merchant_segment" in items.columns
     assert f"wrote {len(expected):,} items flagged" in capsys.readouterr().err
+
+
+def test_the_work_list_at_a_score_in_the_data_includes_its_rows_and_matches_the_counts(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    scores = rng.choice([0.2, 0.4, 0.6, 0.8], 200)  # ties: many rows sit exactly on the threshold
+    data = tmp_path / "ties.csv"
+    pd.DataFrame({"id": range(200), "label": rng.integers(0, 2, 200), "score": scores}).to_csv(data, index=False)
+    out = tmp_path / "worklist.csv"
+    assert main(["flag", str(data), "--id", "id", "--threshold", "0.6", "-o", str(out)]) == 0
+    items = pd.read_csv(out)
+    assert set(items["id"]) == set(np.flatnonzero(scores >= 0.6))
+    capsys.readouterr()
+    assert main(["evaluate", str(data), "--threshold", "0.6", "--json"]) == 0
+    point = json.loads(capsys.readouterr().out)["models"][0]["at_threshold"]
+    assert len(items) == point["tp"] + point["fp"]  # the list is exactly what the figures count as flagged
 
 
 def test_the_work_list_cannot_start_a_formula(tmp_path):

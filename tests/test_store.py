@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from metricbridge.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 GOOD = Path(__file__).parent / "data" / "good" / "semicolon_yes_no.csv"
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "fraud_transactions.parquet"
 
 
 def _save(store: Store, project: str = "Churn", note: str | None = None, path: Path = GOOD) -> list[str]:
@@ -59,6 +61,71 @@ def test_datasets_are_kept_once_per_content_and_runs_are_appended(tmp_path):
     with duckdb.connect(str(store.path), read_only=True) as con:
         kept = con.execute(f'SELECT count(*) FROM "dataset_{digest[:32]}"').fetchone()[0]
     assert kept == 200
+
+
+def _size(db: Path) -> int:
+    return sum(file.stat().st_size for file in (db, db.with_name(db.name + ".wal")) if file.exists())
+
+
+def test_the_same_bytes_under_another_name_are_one_dataset_and_add_no_rows(tmp_path):
+    store = Store(tmp_path / "mb.duckdb")
+    copy = tmp_path / "renamed copy.csv"
+    shutil.copy(GOOD, copy)
+    _save(store, project="Churn", path=GOOD)
+    _save(store, project="Other", path=copy)
+    ((_, name, rows),) = store.datasets()
+    assert (name, rows) == (GOOD.name, 200)  # kept under the name it was first saved with
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'dataset_')"
+                             ).fetchall()
+    assert len(tables) == 1
+    assert len({run.dataset_hash for run in store.runs()}) == 1
+
+
+def test_a_run_saved_again_on_the_same_data_adds_about_its_summary_not_its_data(tmp_path):
+    """The demo dataset (1 MB of Parquet) is stored once; later saves add their rows of runs and decisions
+    (and, now and then, a block of 64 KiB that DuckDB then reuses)."""
+    db = tmp_path / "mb.duckdb"
+    store = Store(db)
+    assert _size(db) < 256 * 1024  # a new database: DuckDB's headers and a few small blocks
+    models = [{"name": "score_gbm", "threshold": 0.5, "notes": "x" * 1000}]
+    saves = [_size(db)]
+    for index in range(6):
+        store.save_runs(project="Fraud", path=DEMO, file_name=DEMO.name, models=models, columns={},
+                        run_name=f"week {index}")
+        saves.append(_size(db))
+    dataset = saves[1] - saves[0]
+    assert dataset < 2 * DEMO.stat().st_size
+    assert saves[-1] - saves[1] < 5 * 65_536 < dataset  # five more saves: well under one copy of the data
+    assert store.counts()["datasets"] == 1 and store.counts()["runs"] == 6
+
+
+def test_reads_open_one_connection_and_an_opened_database_none(tmp_path, monkeypatch):
+    db = tmp_path / "mb.duckdb"
+    store = Store(db)
+    for project in ("Churn", "Fraud", "Tickets"):
+        store.save_card(project, problem="p", stakeholders="s", stage="prototyping")
+        for _ in range(3):
+            _save(store, project=project)
+    opened: list[bool] = []
+    connect = duckdb.connect
+
+    def counting(*args, **kwargs):
+        opened.append(bool(kwargs.get("read_only")))
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting)
+    assert Store(db).path == db and opened == []  # checked once per file and process
+    run_id = store.runs()[0].id
+    for read in (lambda: store.runs(), lambda: store.runs("Fraud"), lambda: store.portfolio(),
+                 lambda: store.run(run_id[:8]), lambda: store.card("Churn"), lambda: store.counts(),
+                 lambda: store.criteria_versions("Churn")):
+        opened.clear()
+        read()
+        assert opened == [True]  # one read-only connection
+    portfolio = store.portfolio()
+    assert [(row["project"], row["runs"], row["stage"], row["criteria"]) for row in portfolio] == [
+        ("Churn", 3, "prototyping", "met"), ("Fraud", 3, "prototyping", "met"), ("Tickets", 3, "prototyping", "met")]
 
 
 def test_changed_criteria_under_an_existing_version_number_are_refused(tmp_path):

@@ -12,7 +12,7 @@ from metricbridge import counts_from_arrays, curve_from_counts
 from metricbridge.criteria import load_criteria
 from metricbridge.judge import _verdict, choose_threshold, judge
 from metricbridge.outcomes import outcomes_for_curve
-from metricbridge.scenario import ItemValue, Scenario
+from metricbridge.scenario import ItemValue, Scenario, StatusQuo
 from metricbridge.uncertainty import batch_curve, coarsen, collapse, draw, percentile_interval
 from tests.conftest import predictions
 
@@ -116,8 +116,7 @@ def test_a_status_quo_of_the_models_own_decisions_is_compared_on_the_same_resamp
     rule = (s >= 0.8).astype(int)
     counts = counts_from_arrays(y, s, keys={"rule": rule})
     scenario = Scenario(volume=100, value={"caught": ItemValue(constant=1)},
-                        status_quo=(__import__("metricbridge.scenario", fromlist=["StatusQuo"]).StatusQuo(
-                            name="Rule", column="rule"),))
+                        status_quo=(StatusQuo(name="Rule", column="rule"),))
     criteria = _criteria("{metric: caught, at_least: 1.0, relative_to: Rule}",
                          "{metric: caught, at_least: 1.02, relative_to: Rule}")
     choice, _ = choose_threshold(counts, criteria, scenario, resamples=500)
@@ -126,6 +125,23 @@ def test_a_status_quo_of_the_models_own_decisions_is_compared_on_the_same_resamp
     assert [v.probability for v in result.verdicts] == [1.0, 0.0]
     low, high = result.differences["Rule"]["caught"]
     assert low == high == 0.0
+
+
+def test_paired_differences_are_the_model_minus_the_status_quo():
+    y, s = _normal_data(3000, 6)
+    strict = (s >= 0.9).astype(int)  # a rule that flags a subset of what the model flags at 0.8
+    counts = counts_from_arrays(y, s, keys={"strict": strict})
+    scenario = Scenario(volume=1000, value={"caught": ItemValue(constant=1)},
+                        status_quo=(StatusQuo(name="Strict", column="strict"),))
+    criteria = _criteria("{metric: recall, at_least: 0.1}")
+    choice, _ = choose_threshold(counts, criteria, scenario, resamples=300)
+    result = judge(counts, criteria, scenario, threshold=0.8, choice=choice, resamples=300)
+    caught_low, caught_high = result.differences["Strict"]["caught"]
+    missed_low, missed_high = result.differences["Strict"]["missed"]
+    assert 0 < caught_low <= caught_high and missed_low <= missed_high < 0
+    flagged = s >= 0.8
+    more = 1000 * y.mean() * ((flagged & (y == 1)).sum() - ((strict == 1) & (y == 1)).sum()) / y.sum()
+    assert caught_low <= more <= caught_high
 
 
 def test_the_chosen_threshold_is_the_best_that_passes():

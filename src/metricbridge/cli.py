@@ -230,7 +230,6 @@ def _save(args: argparse.Namespace, report: EvaluationReport, scenario: Scenario
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from metricbridge.narrative import compare_runs_text, run_figures
     from metricbridge.store import Store
 
     store = Store(args.db)
@@ -249,6 +248,8 @@ def _runs(args: argparse.Namespace) -> int:
             print("no runs yet: save one with `metricbridge evaluate FILE --save --project NAME`", file=sys.stderr)
         return EXIT_OK
     if args.runs_command == "compare":
+        from metricbridge.narrative import compare_runs_text, run_figures  # numpy and pandas: only here
+
         if len(args.runs) < 2:
             raise MetricBridgeError("compare needs two or more runs.")
         chosen = [store.run(run_id) for run_id in args.runs]
