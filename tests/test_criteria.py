@@ -66,6 +66,18 @@ HEAD = "name: x\nversion: 1\n"
     ("name: x\nversion: two\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["version", "whole number"]),
     (HEAD + "agreed_on: someday\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["agreed_on", "a date"]),
     (HEAD + "owner: me\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["unknown field 'owner'"]),
+    (HEAD + "agreed_on: 2026-02-30\ncriteria:\n  - {metric: recall, at_least: 0.8}\n",
+     ["line 3", "agreed_on", "'2026-02-30'", "no day of the calendar"]),
+    (HEAD + "agreed_on: 30.11.2026\ncriteria:\n  - {metric: recall, at_least: 0.8}\n",
+     ["line 3", "agreed_on", "year-month-day"]),
+    ("name: x\nversion: 1000000000\ncriteria:\n  - {metric: recall, at_least: 0.8}\n",
+     ["line 2", "version", "above the limit of 999,999,999"]),
+    (HEAD + "criteria:\n  - {metric: value, at_least: .inf}\n", ["line 4", "criteria[0].at_least", "finite number"]),
+    (HEAD + "criteria:\n  - {metric: value, at_least: 1e4}\n", ["criteria[0].at_least", "'1e4'", "1.0e+6"]),
+    (HEAD + "confidence: .nan\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["line 3", "confidence", "finite"]),
+    (HEAD + "name: y\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["line 3", "name", "lines 1 and 3"]),
+    (HEAD + "agreed_by: {a: b}\ncriteria:\n  - {metric: recall, at_least: 0.8}\n", ["agreed_by", "not a mapping"]),
+    ("[name, version]\n", ["the criteria", "not a list"]),
 ])
 def test_bad_entries_are_refused_by_name(text, fragments):
     with pytest.raises(CriteriaError) as raised:
@@ -73,6 +85,12 @@ def test_bad_entries_are_refused_by_name(text, fragments):
     assert str(raised.value).startswith("bad.yaml")
     for fragment in fragments:
         assert fragment in str(raised.value)
+
+
+def test_one_person_and_a_date_with_a_time_are_read():
+    criteria = load_criteria("c.yaml", text="name: x\nversion: 1\nagreed_by: Head of Fraud\n"
+                             "agreed_on: 2026-11-20 10:30:00\ncriteria:\n  - {metric: roc_auc, at_least: 0.8}\n")
+    assert criteria.agreed_by == ("Head of Fraud",) and criteria.agreed_on == dt.date(2026, 11, 20)
 
 
 def test_outcome_metrics_need_a_scenario_and_relative_to_a_known_status_quo():

@@ -92,6 +92,21 @@ def test_yaml_round_trips():
     ("volume: 3\nvalue: {}\nstatus_quo: {name: A}\n", ["status_quo", "must be a list"]),
     ("volume: [3\n", ["not valid YAML"]),
     ("", ["is empty"]),
+    ("volume: 1e6\nvalue: {}\n", ["line 1", "volume", "'1e6'", "1.0e+6"]),
+    ("volume: 1.0e+13\nvalue: {}\n", ["line 1", "volume", "above the limit of 1e+12 (limits.volume)"]),
+    ("volume: ~\nvalue: {}\n", ["line 1", "volume", "is empty"]),
+    ("volume: 3\nvalue: {false_alarm: -1.0e+13}\n", ["line 2", "value.false_alarm", "below the limit of -1e+12"]),
+    ("volume: 3\nvalue: {caught: {column: amount, times: .inf}}\n", ["value.caught.times", "finite number"]),
+    ("volume: 3\nvalue: {}\ncost_per_hour: 1.0e+300\n", ["line 3", "cost_per_hour", "limits.money"]),
+    ("volume: 3\nvalue: {}\nminutes_per_action: 1.0e+7\n", ["line 3", "minutes_per_action", "limits.minutes"]),
+    ("volume: 3\nvalue: {}\ncapacity: 1.0e+13\n", ["line 3", "capacity", "leave capacity out"]),
+    ("volume: 3\nvalue: {}\nstatus_quo:\n  - {name: A, recall: 0.3, false_alarm_rate: 0, effort_share: -1}\n",
+     ["line 4", "status_quo[0].effort_share", "at least 0"]),
+    ("volume: 3\nvalue: {}\nvolume: 4\n", ["line 3", "volume", "appears twice (lines 1 and 3)"]),
+    ("- volume: 3\n", ["line 1", "the scenario", "not a list"]),
+    ("volume: 3\nvalue: {}\n1: 2\n", ["line 3", "a key that is not text (a number: 1)"]),
+    ("volume: &v [3, *v]\nvalue: {}\n", ["line 1", "volume[1]", "*v", "without end"]),
+    ("# nothing\n", ["holds only comments"]),
 ])
 def test_bad_fields_are_refused_by_name_and_line(text, fragments):
     with pytest.raises(ScenarioError) as raised:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,7 +15,16 @@ from metricbridge.curve import POINT_METRICS
 from metricbridge.errors import CriteriaError
 from metricbridge.outcomes import OUTCOME_KEYS
 from metricbridge.scenario import Scenario
-from metricbridge.yamlfile import FieldPath, Lines, field_message, read_yaml
+from metricbridge.yamlfile import (
+    FieldPath,
+    Lines,
+    described,
+    field_message,
+    figure,
+    not_a_number,
+    read_yaml,
+    shown,
+)
 
 __all__ = [
     "THRESHOLD_FREE", "TEST_SET", "OUTCOME", "Criterion", "Criteria", "load_criteria", "parse_criteria",
@@ -95,6 +106,11 @@ class Criteria:
             raise CriteriaError(f"{self.name!r} objective: {self.objective[1]!r} needs a scenario.")
 
 
+# A version counts agreements; the store keeps it as a 32-bit integer.
+_VERSIONS = 10**9
+_ISO_DAY = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
 class _Reader:
     def __init__(self, source: str, lines: Lines) -> None:
         self.source, self.lines = source, lines
@@ -103,21 +119,33 @@ class _Reader:
         return CriteriaError(field_message(self.source, self.lines, path, message, whole="the criteria"))
 
     def number(self, raw: Any, path: FieldPath) -> float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise self.fail(path, f"must be a number, not {raw!r}.")
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise self.fail(path, not_a_number(raw))
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise self.fail(path, f"must be a finite number, not {raw!r} (.inf, .nan, or a figure beyond about "
+                            "1.8e308): give the figure itself.")
+        if abs(raw) > sys.float_info.max:  # an int of 309 digits or more (YAML lets a file hold 100)
+            raise self.fail(path, f"is {figure(raw)}, beyond any figure a number can hold: check for a typo.")
         return float(raw)
+
+    def text(self, raw: Any, path: FieldPath) -> str:
+        if isinstance(raw, bool):  # YAML 1.1 reads a bare no/yes as a boolean
+            raise self.fail(path, f"must be text; quote it (\"{'yes' if raw else 'no'}\").")
+        if not isinstance(raw, str | int | float):
+            raise self.fail(path, f"must be text, not {described(raw)}.")
+        return str(raw)
 
     def criterion(self, raw: Any, path: FieldPath) -> Criterion:
         if not isinstance(raw, Mapping):
             raise self.fail(path, "must be a mapping like {metric: recall, at_least: 0.8}.")
         unknown = [k for k in raw if k not in ("metric", "at_least", "at_most", "relative_to")]
         if unknown:
-            raise self.fail((*path, str(unknown[0])), f"unknown field {unknown[0]!r}; an entry has metric, "
+            raise self.fail((*path, str(unknown[0])), f"unknown field {shown(unknown[0])}; an entry has metric, "
                             "at_least or at_most, and optionally relative_to.")
         metric = raw.get("metric")
         known = (*THRESHOLD_FREE, *TEST_SET, *OUTCOME)
-        if metric not in known:
-            raise self.fail((*path, "metric"), f"unknown metric {metric!r}; use one of: {', '.join(known)}.")
+        if not isinstance(metric, str) or metric not in known:
+            raise self.fail((*path, "metric"), f"unknown metric {shown(metric)}; use one of: {', '.join(known)}.")
         bounds = [key for key in ("at_least", "at_most") if key in raw]
         if len(bounds) != 1:
             raise self.fail(path, "needs exactly one bound, at_least or at_most (two entries make a range).")
@@ -127,55 +155,81 @@ class _Reader:
             raise self.fail((*path, "relative_to"), f"works with outcome metrics only ({', '.join(OUTCOME)}); "
                             f"{metric!r} is a figure of the test set.")
         return Criterion(metric=metric, comparison=comparison, bound=self.number(raw[bounds[0]], (*path, bounds[0])),
-                         relative_to=None if relative_to is None else str(relative_to))
+                         relative_to=None if relative_to is None else self.text(relative_to, (*path, "relative_to")))
 
     def objective(self, raw: Any) -> tuple[str, str] | None:
         if raw is None:
             return None
-        parts = str(raw).split()
+        parts = raw.split() if isinstance(raw, str) else []
         if len(parts) != 2 or parts[0] not in ("maximize", "minimize") or parts[1] not in (*TEST_SET, *OUTCOME):
             raise self.fail(("objective",), f"must read 'maximize METRIC' or 'minimize METRIC' with a metric that "
-                            f"depends on the threshold ({', '.join((*TEST_SET, *OUTCOME))}), not {raw!r}.")
+                            f"depends on the threshold ({', '.join((*TEST_SET, *OUTCOME))}), not {shown(raw)}.")
         return parts[0], parts[1]
+
+    def version(self, raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+            raise self.fail(("version",), f"must be a whole number from 1 up, not {shown(raw)}.")
+        if raw >= _VERSIONS:
+            raise self.fail(("version",), f"is {figure(raw)}, above the limit of {_VERSIONS - 1:,}: a version "
+                            "counts agreements (1, 2, 3, ...); give the next number after the last agreed one.")
+        return raw
+
+    def agreed_by(self, raw: Any) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            return (self.text(raw, ("agreed_by",)),)
+        return tuple(self.text(person, ("agreed_by", i)) for i, person in enumerate(raw))
+
+    def agreed_on(self, raw: Any) -> dt.date | None:
+        if raw is None or (isinstance(raw, dt.date) and not isinstance(raw, dt.datetime)):
+            return raw
+        if isinstance(raw, dt.datetime):  # 2026-11-20 10:00: the day is what was agreed on
+            return raw.date()
+        problem = None
+        if isinstance(raw, str):
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError as error:
+                problem = error
+        day = isinstance(raw, str) and _ISO_DAY.match(raw)
+        why = f", which is no day of the calendar ({problem})" if day and problem else ""
+        raise self.fail(("agreed_on",), f"must be a date like 2026-11-20 (year-month-day), not {shown(raw)}{why}.")
 
 
 def parse_criteria(data: Any, *, source: str = "criteria", lines: Lines | None = None) -> Criteria:
     """Criteria from parsed YAML; CriteriaError names the entry that is wrong."""
     read = _Reader(source, lines or Lines(None))
     if not isinstance(data, Mapping):
-        raise read.fail((), "must be a mapping with name, version and criteria.")
+        raise read.fail((), f"must be a mapping with name, version and criteria, not {described(data)}: write one "
+                        "field per line, like 'version: 1' (see data/criteria/).")
     unknown = [k for k in data if k not in _TOP]
     if unknown:
-        raise read.fail((str(unknown[0]),), f"unknown field {unknown[0]!r}; the fields are: {', '.join(sorted(_TOP))}.")
+        raise read.fail((str(unknown[0]),), f"unknown field {shown(unknown[0])}; the fields are: "
+                        f"{', '.join(sorted(_TOP))}.")
     for required in ("name", "version", "criteria"):
         if required not in data:
             raise read.fail((required,), "is required.")
-    version = data["version"]
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise read.fail(("version",), f"must be a whole number from 1 up, not {version!r}.")
+    version = read.version(data["version"])
     confidence = read.number(data.get("confidence", 0.9), ("confidence",))
     if not 0.5 < confidence < 1:
         raise read.fail(("confidence",), f"must be above 0.5 and below 1, not {confidence:g}.")
     entries = data["criteria"]
     if not isinstance(entries, list) or not entries:
         raise read.fail(("criteria",), "must be a list of entries like - {metric: recall, at_least: 0.8}.")
-    agreed_by = data.get("agreed_by") or []
-    agreed_by = [agreed_by] if isinstance(agreed_by, str) else agreed_by
-    agreed_on = data.get("agreed_on")
-    if agreed_on is not None and not isinstance(agreed_on, dt.date):
-        try:
-            agreed_on = dt.date.fromisoformat(str(agreed_on))
-        except ValueError as error:
-            raise read.fail(("agreed_on",), f"must be a date like 2026-11-20, not {agreed_on!r}.") from error
-    return Criteria(name=str(data["name"]), version=version, agreed_by=tuple(str(p) for p in agreed_by),
-                    agreed_on=agreed_on, note=None if data.get("note") is None else str(data["note"]),
+    note = data.get("note")
+    return Criteria(name=read.text(data["name"], ("name",)), version=version,
+                    agreed_by=read.agreed_by(data.get("agreed_by") or None),
+                    agreed_on=read.agreed_on(data.get("agreed_on")),
+                    note=None if note is None else read.text(note, ("note",)),
                     confidence=confidence, objective=read.objective(data.get("objective")),
                     criteria=tuple(read.criterion(raw, ("criteria", i)) for i, raw in enumerate(entries)))
 
 
 def load_criteria(source: str | Path, *, text: str | None = None) -> Criteria:
     """Read a criteria YAML file (or ``text`` with ``source`` naming it in messages)."""
-    name, data, lines = read_yaml(source, text, CriteriaError, "criteria need a name, a version and criteria")
+    name, data, lines = read_yaml(source, text, CriteriaError, "criteria need a name, a version and criteria",
+                                  whole="the criteria")
     return parse_criteria(data, source=name, lines=lines)
 
 

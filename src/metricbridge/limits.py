@@ -23,7 +23,8 @@ class Limits:
     amount: float = 1e15  # a value column's magnitude (an amount of money, per row)
     # YAML files (scenarios, criteria)
     yaml_bytes: int = 1024 * 1024
-    yaml_aliases: int = 100  # uses of anchors (*name): a document that expands beyond this is refused
+    yaml_aliases: int = 100  # uses of anchors (*name), counting those inside what an alias repeats
+    yaml_nodes: int = 20_000  # keys, values and items, counting what aliases repeat (a preset has 50)
     yaml_depth: int = 32  # nesting of mappings and lists
     # scenario numbers
     volume: float = 1e12  # items per period

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from metricbridge.errors import ScenarioError
-from metricbridge.yamlfile import FieldPath, Lines, field_message, read_yaml
+from metricbridge.limits import LIMITS
+from metricbridge.yamlfile import (
+    FieldPath,
+    Lines,
+    described,
+    field_message,
+    figure,
+    not_a_number,
+    read_yaml,
+    shown,
+)
 
 __all__ = [
     "PERIODS", "OUTCOME_VALUES", "ItemValue", "StatusQuo", "Scenario", "load_scenario",
@@ -148,6 +158,15 @@ def scenario_to_yaml(scenario: Scenario) -> str:
 
 # -- parsing with line numbers ------------------------------------------------------------------------------
 
+# What to do about a figure past its limit (limits.py), by limit.
+_FIXES = {
+    "volume": "give the items per period (a shorter period keeps the figure smaller), and check for a typo",
+    "money": "give worths in a larger unit (thousands of the currency), and check for a typo",
+    "times": "times is the multiple of the column's value an item is worth; scale the column instead",
+    "minutes": "a million minutes is about two years per action: check for a typo",
+}
+
+
 class _Reader:
     def __init__(self, source: str, lines: Lines) -> None:
         self.source, self.lines = source, lines
@@ -156,21 +175,37 @@ class _Reader:
         return ScenarioError(field_message(self.source, self.lines, path, message, whole="the scenario"))
 
     def number(self, data: Mapping[str, Any], path: FieldPath, *, default: float | None = None,
-               low: float | None = None, high: float | None = None, open_interval: bool = False) -> float | None:
-        key = str(path[-1])
-        raw = data.get(key, default)
+               low: float | None = None, high: float | None = None, open_interval: bool = False,
+               limit: str | None = None, signed: bool = False, fix: str | None = None) -> float | None:
+        """The number at ``path`` (None when absent), within [low, high] (or strictly between), and within
+        +-LIMITS.<limit> when ``limit`` names one (``signed``: below too)."""
+        raw = data.get(str(path[-1]), default)
         if raw is None:
             return None
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise self.fail(path, f"must be a number, not {raw!r}.")
-        value = float(raw)
-        if open_interval and low is not None and high is not None and not low < value < high:
-            raise self.fail(path, f"must lie strictly between {low:g} and {high:g}, not {value:g}.")
-        if not open_interval and low is not None and value < low:
-            raise self.fail(path, f"must be at least {low:g}, not {value:g}.")
-        if not open_interval and high is not None and value > high:
-            raise self.fail(path, f"must be at most {high:g}, not {value:g}.")
-        return value
+        return self.figure(raw, path, low=low, high=high, open_interval=open_interval, limit=limit, signed=signed,
+                           fix=fix)
+
+    def figure(self, raw: Any, path: FieldPath, *, low: float | None = None, high: float | None = None,
+               open_interval: bool = False, limit: str | None = None, signed: bool = False,
+               fix: str | None = None) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise self.fail(path, not_a_number(raw))
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise self.fail(path, f"must be a finite number, not {raw!r} (.inf, .nan, or a figure beyond about "
+                            "1.8e308): give the figure itself.")
+        # Compared before float(): an int of 400 digits is an OverflowError there.
+        if open_interval and low is not None and high is not None and not low < raw < high:
+            raise self.fail(path, f"must lie strictly between {low:g} and {high:g}, not {figure(raw)}.")
+        if not open_interval and low is not None and raw < low:
+            raise self.fail(path, f"must be at least {low:g}, not {figure(raw)}.")
+        if not open_interval and high is not None and raw > high:
+            raise self.fail(path, f"must be at most {high:g}, not {figure(raw)}.")
+        if limit is not None:
+            bound = getattr(LIMITS, limit)
+            if raw > bound or (signed and raw < -bound):
+                side = f"above the limit of {bound:g}" if raw > bound else f"below the limit of {-bound:g}"
+                raise self.fail(path, f"is {figure(raw)}, {side} (limits.{limit}): {fix or _FIXES[limit]}.")
+        return float(raw)
 
     def text(self, data: Mapping[str, Any], path: FieldPath, default: str | None) -> str | None:
         raw = data.get(str(path[-1]), default)
@@ -179,15 +214,16 @@ class _Reader:
         if isinstance(raw, bool):  # YAML 1.1 reads a bare no/yes as a boolean
             raise self.fail(path, f"must be text; quote it (\"{'yes' if raw else 'no'}\").")
         if not isinstance(raw, str | int | float):
-            raise self.fail(path, f"must be text, not {type(raw).__name__}.")
+            raise self.fail(path, f"must be text, not {described(raw)}.")
         return str(raw)
 
     def keys(self, data: Any, path: FieldPath, allowed: set[str], what: str) -> Mapping[str, Any]:
         if not isinstance(data, Mapping):
-            raise self.fail(path, f"must be a mapping of {what}, not {type(data).__name__}.")
+            fix = " Write one field per line, like 'volume: 20000' (see data/scenarios/)." if not path else ""
+            raise self.fail(path, f"must be a mapping of {what}, not {described(data)}.{fix}")
         unknown = [str(k) for k in data if str(k) not in allowed]
         if unknown:
-            raise self.fail((*path, unknown[0]), f"unknown field {unknown[0]!r}; the fields are: "
+            raise self.fail((*path, unknown[0]), f"unknown field {shown(unknown[0])}; the fields are: "
                             f"{', '.join(sorted(allowed))}.")
         return data
 
@@ -199,11 +235,11 @@ class _Reader:
             column = self.text(raw, (*path, "column"), None)
             if not column:
                 raise self.fail((*path, "column"), "names the data column whose value each item is worth.")
-            times = self.number(raw, (*path, "times"), default=1.0)
+            times = self.number(raw, (*path, "times"), default=1.0, limit="times", signed=True)
             return ItemValue(column=column, times=1.0 if times is None else times)
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise self.fail(path, f"must be a number or {{column: NAME, times: X}}, not {raw!r}.")
-        return ItemValue(constant=float(raw))
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise self.fail(path, f"must be a number or {{column: NAME, times: X}}, not {shown(raw)}.")
+        return ItemValue(constant=self.figure(raw, path, limit="money", signed=True))
 
     def status_quo(self, raw: Any, path: FieldPath) -> StatusQuo:
         entry = self.keys(raw, path, _STATUS_QUO_KEYS, "status-quo fields")
@@ -220,7 +256,8 @@ class _Reader:
             raise self.fail(path, "give a column or rates, not both.")
         return StatusQuo(name=name, column=column, recall=recall, false_alarm_rate=false_alarm_rate,
                          effort_share=self.number(entry, (*path, "effort_share"), low=0, high=1),
-                         minutes_per_action=self.number(entry, (*path, "minutes_per_action"), low=0))
+                         minutes_per_action=self.number(entry, (*path, "minutes_per_action"), low=0,
+                                                        limit="minutes"))
 
 
 def parse_scenario(data: Any, *, source: str = "scenario", lines: Lines | None = None) -> Scenario:
@@ -233,7 +270,7 @@ def parse_scenario(data: Any, *, source: str = "scenario", lines: Lines | None =
         raise read.fail(("value",), "is required: what a caught, missed, false_alarm and left_alone item is worth.")
     period = read.text(data, ("period",), "day")
     if period not in PERIODS:
-        raise read.fail(("period",), f"must be one of {', '.join(PERIODS)}, not {period!r}.")
+        raise read.fail(("period",), f"must be one of {', '.join(PERIODS)}, not {shown(period)}.")
     values = read.keys(data["value"] or {}, ("value",), set(OUTCOME_VALUES), "outcome values")
     entries = data.get("status_quo") or []
     if not isinstance(entries, list):
@@ -242,17 +279,22 @@ def parse_scenario(data: Any, *, source: str = "scenario", lines: Lines | None =
     names = [sq.name for sq in status_quo]
     if len(set(names)) != len(names):
         raise read.fail(("status_quo",), "two entries share a name; give each a name of its own.")
+    volume = read.number(data, ("volume",), low=0, limit="volume")
+    if volume is None:
+        raise read.fail(("volume",), "is empty: give how many items arrive per period in deployment.")
     return Scenario(
         name=read.text(data, ("name",), "Scenario") or "Scenario",
         item=read.text(data, ("item",), "item") or "item",
         positive=read.text(data, ("positive",), "positive") or "positive",
         action=read.text(data, ("action",), "action") or "action",
         period=period or "day",
-        volume=read.number(data, ("volume",), low=0) or 0.0,
+        volume=volume,
         prevalence=read.number(data, ("prevalence",), low=0, high=1, open_interval=True),
-        capacity=read.number(data, ("capacity",), low=0),
-        minutes_per_action=read.number(data, ("minutes_per_action",), default=0.0, low=0) or 0.0,
-        cost_per_hour=read.number(data, ("cost_per_hour",), default=0.0, low=0) or 0.0,
+        capacity=read.number(data, ("capacity",), low=0, limit="volume",
+                             fix="capacity is the actions possible per period, and this many limits nothing: "
+                             "leave capacity out"),
+        minutes_per_action=read.number(data, ("minutes_per_action",), default=0.0, low=0, limit="minutes") or 0.0,
+        cost_per_hour=read.number(data, ("cost_per_hour",), default=0.0, low=0, limit="money") or 0.0,
         currency=read.text(data, ("currency",), None),
         value={key: read.item_value(values.get(key), ("value", key)) for key in OUTCOME_VALUES},
         status_quo=status_quo,
@@ -261,5 +303,6 @@ def parse_scenario(data: Any, *, source: str = "scenario", lines: Lines | None =
 
 def load_scenario(source: str | Path, *, text: str | None = None) -> Scenario:
     """Read a scenario YAML file (or ``text`` with ``source`` naming it in messages)."""
-    name, data, lines = read_yaml(source, text, ScenarioError, "a scenario needs at least volume and value")
+    name, data, lines = read_yaml(source, text, ScenarioError, "a scenario needs at least volume and value",
+                                  whole="the scenario")
     return parse_scenario(data, source=name, lines=lines)

@@ -11,6 +11,7 @@ raw scores in the same pass.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +21,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from metricbridge.counts import LOG_LOSS_EPS, ProgressCallback, ScoreCounts, log_loss_terms, scaled_progress
+from metricbridge.errors import InputError
+from metricbridge.limits import LIMITS
 
 if TYPE_CHECKING:
     import duckdb
 
 __all__ = [
     "AUTO_BINNED_ABOVE", "DEFAULT_BINS", "BinLookup", "CountingRequest", "Progress", "bin_edges", "choose_mode",
-    "counts_from_arrays", "counts_from_table", "quote", "scaled",
+    "counts_from_arrays", "counts_from_table", "edges_for", "quote", "scaled",
 ]
 
 DEFAULT_BINS = 10_000
@@ -58,19 +61,42 @@ def choose_mode(requested: CountingRequest, distinct_scores: int) -> Literal["ex
     return requested
 
 
-def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float) -> np.ndarray:
+def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float,
+              positives: np.ndarray | None = None) -> np.ndarray:
     """Increasing bin edges that follow the distribution of ``sample``; ``edges[0] == low``.
 
-    The edges are sample quantiles, so each bin holds about the same number of items; when every
-    score is a probability, the reliability-bin edges k/10 are added so a calibration bin never
-    straddles a score bin.
+    The edges are quantiles, so each bin holds about the same share of items. With ``positives`` (a sample of
+    the positives' scores) they are quantiles of an even mixture of the two samples, so half the bins follow the
+    positives: with rare positives, quantiles of all scores lump many positives with the negatives around them,
+    while average precision is decided by where each positive ranks. When the positives are fewer than half the
+    bins, each positive's score is an edge, and a threshold there flags exactly what an exact threshold flags.
+    When every score is a probability, the reliability-bin edges k/10 and the next double above each are
+    added, so a cell holds either scores at most k/10 or scores above it: a calibration bin of scikit-learn's,
+    (k/10, (k+1)/10], never straddles a cell, and a threshold at k/10 is still exact.
     """
-    quantiles = np.quantile(sample, np.linspace(0.0, 1.0, bins + 1)[1:-1], method="inverted_cdf")
-    edges = np.r_[low, quantiles]
+    levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    if positives is None or not len(positives):
+        quantiles = np.quantile(sample, levels, method="inverted_cdf")
+    else:  # inverted-CDF quantiles of the mixture: each sample weighs half (integer weights: exact sums)
+        values = np.concatenate([sample, positives])
+        weights = np.concatenate([np.full(len(sample), len(positives), dtype=np.int64),
+                                  np.full(len(positives), len(sample), dtype=np.int64)])
+        order = np.argsort(values, kind="stable")
+        cumulative = np.cumsum(weights[order])
+        at = np.searchsorted(cumulative, levels * float(cumulative[-1]), side="left")
+        quantiles = values[order[np.minimum(at, len(values) - 1)]]
+    parts = [np.array([low]), quantiles]
     if 0.0 <= low and high <= 1.0:
-        edges = np.r_[edges, np.linspace(0.0, 1.0, 11)]
-    edges = np.unique(edges)
+        tenths = np.linspace(0.0, 1.0, 11)  # the values scikit-learn's calibration_curve uses
+        parts += [tenths, np.nextafter(tenths[1:-1], 2.0)]
+    edges = np.unique(np.concatenate(parts))
     return edges[edges >= low]
+
+
+def edges_for(y: np.ndarray, s: np.ndarray, bins: int) -> np.ndarray:
+    """The bin edges binned counting uses for labels ``y`` (0/1) and scores ``s``: from a fixed-seed sample of
+    the scores and one of the positives' scores (:func:`bin_edges`). Both builders count with these."""
+    return bin_edges(_sample(s), bins, low=float(s.min()), high=float(s.max()), positives=_positive_sample(y, s))
 
 
 class BinLookup:
@@ -85,8 +111,10 @@ class BinLookup:
     an earlier cell is below x and every edge in a later cell above it, whatever the rounding: only the edges
     in x's own cell need comparing. A cell holding at most one edge takes one comparison with it; the scores in
     the rare cells holding several take an exact binary search. The grid is refined until such cells hold at
-    most 1% of the edges (about 1% of the scores, the edges being quantiles). Edges the grid cannot resolve
-    (fewer than three, or a range that overflows) fall back to the binary search for every score.
+    most 1% of the edges (about 1% of the scores, the edges being quantiles), or until refining no longer
+    separates them (an edge and the next double above it, as binned counting places at k/10, share a cell in
+    any grid). Edges the grid cannot resolve (fewer than three, or a range that overflows) fall back to the
+    binary search for every score.
     """
 
     def __init__(self, edges: np.ndarray) -> None:
@@ -100,6 +128,7 @@ class BinLookup:
             return
         low, high = float(self.edges[1]), float(self.edges[-1])
         cells = min(max(4 * n, 1024), _MAX_GRID)
+        before = n + 1
         while True:
             with np.errstate(over="ignore"):
                 scale = cells / (high - low)
@@ -109,8 +138,10 @@ class BinLookup:
             at = self._cells(self.edges, np.empty(n), np.empty(n, dtype=np.intp))  # non-decreasing
             per_cell = np.bincount(at, minlength=cells + 2)
             crowded = per_cell > 1
-            if int(per_cell[crowded].sum()) <= n // 100 or cells >= _MAX_GRID:
+            in_crowded = int(per_cell[crowded].sum())
+            if in_crowded <= n // 100 or in_crowded > 0.9 * before or cells >= _MAX_GRID:
                 break
+            before = in_crowded
             cells = min(cells * 4, _MAX_GRID)
         first = np.searchsorted(at, np.arange(cells + 2), side="left")  # edges in earlier cells
         self._below = first - 1
@@ -223,6 +254,14 @@ def _sample(scores: np.ndarray) -> np.ndarray:
     if len(scores) <= EDGE_SAMPLE:
         return scores
     return np.random.default_rng(0).choice(scores, EDGE_SAMPLE, replace=False)
+
+
+def _positive_sample(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The positives' scores, or an evenly spaced sample of about EDGE_SAMPLE of them (in row order: no random
+    draw, and a fraction of the cost of gathering every positive's score first)."""
+    where = np.flatnonzero(y.view(bool) if y.dtype == np.int8 else y == 1)
+    step = -(-len(where) // EDGE_SAMPLE)  # ceiling division: at most EDGE_SAMPLE positives
+    return s[where[::step] if step > 1 else where]
 
 
 def _distinct_codes(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +505,7 @@ def _count(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapping[str
     chosen = choose_mode(mode, len(np.unique(sample)) if mode == "auto" and len(s) > AUTO_BINNED_ABOVE else 0)
     low, high = float(s.min()), float(s.max())
     if chosen == "binned":
-        edges = bin_edges(sample, bins, low=low, high=high)
+        edges = bin_edges(sample, bins, low=low, high=high, positives=_positive_sample(y, s))
         cells = _binned_cells(y, s, w, keys, sums, edges, report, what)
     elif w is None and not keys and not sums:
         cells = _exact_unweighted(y, s, report, what)
@@ -487,6 +526,85 @@ def _count(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapping[str
     )
 
 
+def _where(flags: np.ndarray) -> str:
+    """"index 3" or "indexes 3, 8, 9 and 12 more": where a check failed."""
+    found = np.flatnonzero(flags)
+    shown = ", ".join(str(i) for i in found[:3])
+    more = f" and {len(found) - 3:,} more" if len(found) > 3 else ""
+    return f"index{'es' if len(found) > 1 else ''} {shown}{more}"
+
+
+def _one_dimensional(name: str, values: object, dtype: type | None = None) -> np.ndarray:
+    try:
+        array = np.asarray(values) if dtype is None else np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name} must hold numbers: {error}.") from error
+    if array.ndim != 1:
+        hint = " (for predict_proba's output, pass the positive class's column, proba[:, 1])" if array.ndim == 2 else ""
+        raise InputError(f"{name} must be one-dimensional, one value per item, not of shape {array.shape}{hint}.")
+    return array
+
+
+def _labels(y_true: object) -> np.ndarray:
+    """0/1 labels as int8; InputError for anything else (a 2, a fraction, -1/1, text, missing values)."""
+    y = _one_dimensional("y_true", y_true)
+    if y.dtype == bool:
+        return y.view(np.int8)
+    if y.dtype.kind not in "biuf":
+        shown = ", ".join(repr(value) for value in list(dict.fromkeys(y[:1000].tolist()))[:3])
+        raise InputError(f"y_true must hold 0/1 labels (or True/False), not {y.dtype} values ({shown}): mark the "
+                         "positive class with 1, for example y_true == 'fraud'.")
+    if y.dtype.kind in "iu" and len(y) and 0 <= int(y.min()) and int(y.max()) <= 1:
+        return y.astype(np.int8, copy=False)
+    other = ~((y == 0) | (y == 1))
+    if other.any():
+        values = ", ".join(repr(value) for value in list(dict.fromkeys(y[other][:1000].tolist()))[:3])
+        hint = " (labels of -1 and 1: pass y_true == 1)" if y.dtype.kind in "if" and (y[other] == -1).all() else ""
+        raise InputError(f"y_true must hold 0/1 labels (or True/False), but holds {values} at {_where(other)}{hint}. "
+                         "Mark the positive class with 1 and every other item with 0.")
+    return y.astype(np.int8)
+
+
+def _validated(y_true: object, y_score: object, sample_weight: object | None, keys: Mapping[str, object],
+               sums: Mapping[str, object]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray],
+                                                    dict[str, np.ndarray]]:
+    """The arrays counting needs, or InputError saying which argument is wrong, where, and how to fix it.
+
+    The checks cost a few passes of min/max over the arrays (labels from DuckDB are int8 already)."""
+    y = _labels(y_true)
+    s = _one_dimensional("y_score", y_score, np.float64)
+    w = None if sample_weight is None else _one_dimensional("sample_weight", sample_weight, np.float64)
+    key_arrays = {name: _one_dimensional(f"keys[{name!r}]", values) for name, values in keys.items()}
+    sum_arrays = {name: _one_dimensional(f"sums[{name!r}]", values, np.float64) for name, values in sums.items()}
+    lengths = {"y_true": len(y), "y_score": len(s)} | ({} if w is None else {"sample_weight": len(w)})
+    lengths |= {f"keys[{name!r}]": len(v) for name, v in key_arrays.items()}
+    lengths |= {f"sums[{name!r}]": len(v) for name, v in sum_arrays.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name} {length:,}" for name, length in lengths.items())
+        raise InputError(f"the arrays have different lengths ({shown}): give one label, one score and one of each "
+                         "other value per item.")
+    if not len(s):
+        return y, s, w, key_arrays, sum_arrays
+    with np.errstate(invalid="ignore"):
+        if not (math.isfinite(s.min()) and math.isfinite(s.max())):
+            raise InputError(f"y_score must hold finite numbers, but holds NaN or infinite values at "
+                             f"{_where(~np.isfinite(s))}: drop those items or fill their scores in.")
+        if w is not None:
+            low, high = float(w.min()), float(w.max())
+            if not (low >= 0 and high <= LIMITS.weight):  # also False for NaN
+                bad = ~((w >= 0) & (w <= LIMITS.weight))
+                raise InputError(f"sample_weight must hold weights from 0 to {LIMITS.weight:g} (limits.weight), but "
+                                 f"holds {', '.join(repr(float(v)) for v in w[bad][:3])} at {_where(bad)}: a weight "
+                                 "says how many items one row stands for.")
+        for name, values in sum_arrays.items():
+            if not (abs(float(values.min())) <= LIMITS.amount and abs(float(values.max())) <= LIMITS.amount):
+                bad = ~(np.abs(values) <= LIMITS.amount)
+                raise InputError(f"sums[{name!r}] must hold finite amounts of at most {LIMITS.amount:g} in size "
+                                 f"(limits.amount), but holds {', '.join(repr(float(v)) for v in values[bad][:3])} "
+                                 f"at {_where(bad)}.")
+    return y, s, w, key_arrays, sum_arrays
+
+
 def counts_from_arrays(
     y_true: np.ndarray,
     y_score: np.ndarray,
@@ -502,20 +620,20 @@ def counts_from_arrays(
 
     ``keys`` are extra cell keys (e.g. a 0/1 status-quo decision); ``sums`` are value columns summed per
     cell (weighted). ``mode="auto"`` bins when distinct scores exceed 100,000. ``progress`` hears the
-    fraction counted and "counting scores".
+    fraction counted and "counting scores". Raises InputError (a ValueError) for labels other than 0/1 or
+    True/False, NaN or infinite scores, weights that are negative, not finite or above ``limits.weight``, sums
+    that are not finite or above ``limits.amount`` in size, and arrays of different lengths or shapes.
     """
-    y = np.asarray(y_true).astype(np.int8, copy=False)
-    s = np.asarray(y_score, dtype=np.float64)
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    key_arrays = {name: np.asarray(values) for name, values in (keys or {}).items()}
-    sum_arrays = {name: np.asarray(values, dtype=np.float64) for name, values in (sums or {}).items()}
+    if mode not in ("auto", "exact", "binned"):
+        raise InputError(f"mode must be 'auto', 'exact' or 'binned', not {mode!r}.")
+    if not (isinstance(bins, int | np.integer) and 2 <= bins <= LIMITS.bins):
+        raise InputError(f"bins must be a whole number from 2 to {LIMITS.bins:,} (limits.bins), not {bins!r}.")
+    y, s, w, key_arrays, sum_arrays = _validated(y_true, y_score, sample_weight, keys or {}, sums or {})
     if len(s) == 0:
         empty = np.zeros(0)
         return ScoreCounts(scores=empty, labels=empty, rows=empty, weights=empty, score_min=np.nan, score_max=np.nan,
                            keys={k: empty for k in key_arrays}, sums={k: empty for k in sum_arrays})
-    if y.min() < 0 or y.max() > 1:
-        raise ValueError("y_true must hold 0/1 labels")
-    return _count(y, s, w, key_arrays, sum_arrays, mode, bins, progress, "counting scores")
+    return _count(y, s, w, key_arrays, sum_arrays, mode, int(bins), progress, "counting scores")
 
 
 _ARROW_NUMBERS: dict[str, np.dtype] = {name: np.dtype(name) for name in (

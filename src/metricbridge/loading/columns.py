@@ -241,7 +241,7 @@ def overview(table: Table) -> FileOverview:
     profiles = profile_columns(table)
     label: str | None = None
     scores: list[str] = []
-    notes, questions = [], []
+    notes, questions = list(table.notes), []
     try:
         label, note = _guess_label(table, profiles, set())
         notes.append(note)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from metricbridge.counts import ScoreCounts
 from metricbridge.errors import InputError
+from metricbridge.limits import LIMITS
 from metricbridge.loading.builders import DEFAULT_BINS, CountingRequest, Progress, counts_from_table, quote, scaled
 from metricbridge.loading.columns import ColumnProfile, choose_columns, value_groups
 from metricbridge.loading.labels import resolve_positive
-from metricbridge.loading.reading import SPREADSHEET_ROW, TABLE, Table, read_table
+from metricbridge.loading.reading import TABLE, Table, read_table
 
 if TYPE_CHECKING:  # pandas only for the preview and the work list: loading and counting never need it
     import pandas as pd
@@ -59,8 +60,8 @@ def _offending(table: Table, condition: str, column: str, where: str = "TRUE",
         count = (table.con.execute(f"SELECT count(*) FROM {TABLE} WHERE ({where}) AND ({condition})",
                                    list(params)).fetchone() or (0,))[0]
     rows = table.con.execute(
-        f"SELECT {SPREADSHEET_ROW}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE ({where}) AND "
-        f"({condition}) ORDER BY rowid LIMIT {MAX_ROWS_SHOWN}", list(params)).fetchall()
+        f"SELECT {table.spreadsheet_row}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE ({where}) AND "
+        f"({condition}) ORDER BY {table.row} LIMIT {MAX_ROWS_SHOWN}", list(params)).fetchall()
     shown = ", ".join(f"row {row}: {'(empty)' if value is None else repr(value)}" for row, value in rows)
     more = f" and {count - len(rows)} more" if count > len(rows) else ""
     return int(count), shown + more
@@ -181,28 +182,43 @@ class Predictions:
                              f"are: {', '.join(self.table.columns)}.")
 
     def require_numbers(self, column: str, role: str) -> None:
-        """A value column (an amount): present, numeric, and filled in every row in use."""
+        """A value column (an amount): present, numeric, filled in every row in use, and no larger in size than
+        ``limits.amount``."""
         self.require_column(column, role)
         _check_numbers(self.table, column, role)
         count, shown = _offending(self.table, _is_missing(column), column, self.where)
         if count:
             raise InputError(_missing_message(self.table, column, role, count, shown))
+        count, shown = _offending(self.table, f"abs({_number(column)}) > {LIMITS.amount!r}", column, self.where)
+        if count:
+            raise InputError(
+                f"{self.file}: {role} column {column!r} holds amounts beyond ±{LIMITS.amount:g}, the limit of "
+                f"limits.amount ({shown}). An amount is what one item is worth: check the column (a misplaced "
+                "decimal point, an id taken for an amount), or state it in larger units (thousands), and upload "
+                "again.")
 
     def flagged(self, score: str, threshold: float) -> pd.DataFrame:
         """The work list: every row in use with ``score >= threshold``, highest score first, all its columns
-        (ids and extras included) and its spreadsheet row number."""
+        (ids and extras included) and, first, its spreadsheet row number, in a column named "row" (or
+        "row_2", ... when the file has a column of that name)."""
         self.require_column(score, "score")
         flag = FLAG_SQL.format(score=_number(score))
-        return self.table.con.execute(
-            f"SELECT {SPREADSHEET_ROW} AS \"row\", * FROM {TABLE} WHERE {self.where} AND {flag} "
-            f"ORDER BY {_number(score)} DESC, rowid", [threshold]).df()
+        table = self.table
+        return table.con.execute(
+            f"SELECT {table.spreadsheet_row} AS {quote(table.free_name('row'))}, {table.star} FROM {TABLE} WHERE "
+            f"{self.where} AND {flag} ORDER BY {_number(score)} DESC, {table.row}", [threshold]).df()
 
     def preview(self, limit: int = 20) -> pd.DataFrame:
-        """The first rows in use, every column, with their spreadsheet row numbers as the index."""
-        frame = self.table.con.execute(
-            f"SELECT {SPREADSHEET_ROW} AS \"row\", * FROM {TABLE} WHERE {self.where} ORDER BY rowid "
-            f"LIMIT {int(limit)}").df()
-        return frame.set_index("row")
+        """The first rows in use, every column, with their spreadsheet row numbers as the index (named "row";
+        a column of the file may have that name too)."""
+        table = self.table
+        number = table.free_name("row")  # a name no column has, so DuckDB and pandas rename nothing
+        frame = table.con.execute(
+            f"SELECT {table.spreadsheet_row} AS {quote(number)}, {table.star} FROM {TABLE} WHERE {self.where} "
+            f"ORDER BY {table.row} LIMIT {int(limit)}").df()
+        frame = frame.set_index(number)
+        frame.index.name = "row"
+        return frame
 
     def profile(self) -> dict[str, Any]:
         """Rows, positives and, per score column, its range and missing count (of the whole file)."""
@@ -247,8 +263,8 @@ def _validate_label(table: Table, label: str, positive: str | None, where: str,
         places = []
         for value in values[:6]:
             rows = [r[0] for r in table.con.execute(
-                f"SELECT {SPREADSHEET_ROW} FROM {TABLE} WHERE {where} AND {_label_norm(label)} = ? "
-                "ORDER BY rowid LIMIT 3", [value]).fetchall()]
+                f"SELECT {table.spreadsheet_row} FROM {TABLE} WHERE {where} AND {_label_norm(label)} = ? "
+                f"ORDER BY {table.row} LIMIT 3", [value]).fetchall()]
             places.append(f"{value!r} (row {', '.join(map(str, rows))})")
         raise InputError(f"{table.name}: label column {label!r} holds more than two values: "
                          f"{'; '.join(places)}{'; ...' if len(values) > 6 else ''}. A label has two values "
@@ -260,6 +276,17 @@ def _weight_message(table: Table, weight: str, where: str, count: int) -> str:
     _, shown = _offending(table, f"{_number(weight)} < 0", weight, where, count=count)
     return (f"{table.name}: weight column {weight!r} holds negative values ({shown}). A weight "
             "says how many items a row stands for: use zero or more.")
+
+
+_ABOVE_WEIGHT = f"> {LIMITS.weight!r}"  # a constant of the code, not data
+
+
+def _weight_limit_message(table: Table, weight: str, where: str, count: int) -> str:
+    _, shown = _offending(table, f"{_number(weight)} {_ABOVE_WEIGHT}", weight, where, count=count)
+    return (f"{table.name}: weight column {weight!r} holds weights above {LIMITS.weight:g}, the limit of "
+            f"limits.weight ({shown}). A weight says how many items one row stands for: check the column (an id "
+            "or an amount taken for a weight), or divide every weight by the same number (rates and metrics stay "
+            "the same), and upload again.")
 
 
 def _profiled(table: Table, required: Sequence[tuple[str, str]], profiles: Mapping[str, ColumnProfile],
@@ -278,10 +305,11 @@ def _profiled(table: Table, required: Sequence[tuple[str, str]], profiles: Mappi
         found[f"not a number {index}"] = 0
         found[f"low {index}"], found[f"high {index}"] = low, high
     if weight is not None:
-        low = profiles[weight].low
-        if low is not None and low < 0:
+        low, high = profiles[weight].low, profiles[weight].high
+        if (low is not None and low < 0) or (high is not None and high > LIMITS.weight):
             return None
-        found["negative weights"] = 0
+        found["negative weights"] = found["weights above"] = 0
+        found["highest weight"] = high
     return found
 
 
@@ -338,6 +366,8 @@ def load_predictions(
             aggregates[f"high {index}"] = f"max({_number(column)})"
     if choice.weight:
         aggregates["negative weights"] = f"count_if(({where}) AND {_number(choice.weight)} < 0)"
+        aggregates["weights above"] = f"count_if(({where}) AND {_number(choice.weight)} {_ABOVE_WEIGHT})"
+        aggregates["highest weight"] = f"max({_number(choice.weight)}) FILTER (WHERE {where})"
     if drop_missing:
         aggregates["dropped"] = f"count_if({missing_any})"
     found = _profiled(table, required, choice.profiles, choice.weight) if not drop_missing else None
@@ -351,7 +381,7 @@ def load_predictions(
         if count and not drop_missing:
             _, shown = _offending(table, missing[column], column, count=count)
             raise InputError(_missing_message(table, column, role, count, shown))
-    notes = list(choice.notes)
+    notes = [*table.notes, *choice.notes]
     dropped = 0
     if drop_missing:
         dropped = int(found["dropped"])
@@ -369,6 +399,14 @@ def load_predictions(
             _raise_not_a_number(table, choice.weight, "weight", int(found[f"not a number {index}"]))
         if found["negative weights"]:
             raise InputError(_weight_message(table, choice.weight, where, int(found["negative weights"])))
+        if found["weights above"]:
+            raise InputError(_weight_limit_message(table, choice.weight, where, int(found["weights above"])))
+        if found["highest weight"] == 0:
+            rows = table.n_rows - dropped
+            raise InputError(
+                f"{table.name}: weight column {choice.weight!r} is 0 in every row{' in use' if dropped else ''} "
+                f"({rows:,} row{'s' if rows > 1 else ''}): they stand for no items, so there is nothing to "
+                "evaluate. Check that --weight names the weight column (without it, every row counts once).")
     positive_rows = label_values.rows.get(positive_value, 0)
     warnings = []
     if positive_rows in (0, sum(label_values.rows.values())):
