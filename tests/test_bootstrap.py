@@ -148,14 +148,15 @@ def test_on_a_coarse_threshold_the_column_is_the_batch_curves(counts):
 
 
 def test_between_coarse_thresholds_the_split_is_the_row_bootstrap(counts):
-    """The split draws match, in mean and spread, a multinomial over cells split at the threshold."""
+    """The split draws match, in mean and spread, a multinomial over cells split at the threshold (with the
+    spread of the amounts within each cell, as the bootstrap draws it)."""
     boot = build_bootstrap(counts, resamples=4000, seed=5, bins=30)
     inside = boot.thresholds[10], boot.thresholds[11]
     threshold = float(np.round((inside[0] + inside[1]) / 2, 6))
     assert threshold not in boot.thresholds
     split = boot.column_at(threshold)
     cells, _ = coarse_cells(counts, 30, edges=(threshold,))
-    direct = batch_curve(cells, draw(cells, resamples=4000, seed=99))
+    direct = batch_curve(cells, draw(cells, resamples=4000, seed=99), np.random.default_rng(99))
     index = direct.index_at(threshold)
     for ours, theirs in ((split.tp[:, 0], direct.tp[:, index]), (split.fp[:, 0], direct.fp[:, index]),
                          (split.value_tp["amount"][:, 0], direct.value_tp["amount"][:, index])):
@@ -244,9 +245,10 @@ def _cells_with_spread(n: int, seed: int, *, weighted: bool, spread: bool) -> Sc
     u = w * amount
     moments = {}
     if spread:
-        moments = {"squares": {"amount": total(u * u), **({"weights": total(w * w)} if weighted else {})},
-                   "crosses": {"amount": total(w * u)},
-                   "cubes": {"amount": total(u ** 3), **({"weights": total(w ** 3)} if weighted else {})}}
+        moments = {"squares": {"amount": total(u * u)}, "crosses": {"amount": total(w * u)},
+                   "cubes": {"amount": total(u ** 3)}}
+        if weighted:
+            moments |= {"weight_squares": total(w * w), "weight_cubes": total(w ** 3)}
     return ScoreCounts(scores=[_T - 1, _T - 1, _T, _T], labels=[0, 1, 0, 1], rows=total(np.ones(n)).astype(int),
                        weights=total(w), score_min=float(s.min()), score_max=float(s.max()),
                        sums={"amount": total(u)}, **moments)

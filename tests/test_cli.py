@@ -310,3 +310,30 @@ def test_a_threshold_above_every_score_gives_json(tmp_path, capsys):
     assert code == 1 and model["threshold"] == 1.5
     assert model["at_threshold"]["tp"] == 0 and model["at_threshold"]["precision"] is None
     assert model["intervals"]["precision"] == [None, None] and model["intervals"]["recall"] == [0.0, 0.0]
+
+
+def _strict_json(text: str) -> dict:
+    """JSON as other tools read it: NaN and Infinity are not JSON."""
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} in the JSON output")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("case", ["single class", "threshold above every score"])
+def test_criteria_that_cannot_hold_give_valid_json_and_exit_1(tmp_path, capsys, case):
+    """Both once put NaN in the intervals, and --json failed with a traceback."""
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.5}\n"
+                        "  - {metric: precision, at_least: 0.2}\n")
+    data = tmp_path / "scores.csv"
+    labels = [0, 0, 0, 0] if case == "single class" else [0, 1, 0, 1]
+    pd.DataFrame({"label": labels, "score": [0.1, 0.5, 0.7, 0.9]}).to_csv(data, index=False)
+    threshold = ["--threshold", "2"] if case != "single class" else []
+    assert main(["evaluate", str(data), "--criteria", str(criteria), "--bootstrap", "200", "--json", *threshold]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    model = result["models"][0]
+    assert result["met"] is False and not model["criteria"]["met"]
+    recall = next(v for v in model["criteria"]["verdicts"] if v["metric"] == "recall")
+    assert recall["verdict"] != "pass" and recall["probability"] == 0.0
+    if case != "single class":
+        assert model["at_threshold"]["tp"] == 0 and model["at_threshold"]["fp"] == 0

@@ -36,6 +36,13 @@ def test_a_module_loads_only_what_its_layer_needs(module, allowed):
     assert _loaded(f"import {module}") - allowed == set()
 
 
+def test_the_command_line_starts_without_numpy():
+    """Its parser and the commands that read a store need no arrays: ``runs list`` answers in a blink."""
+    code = "import sys, metricbridge.cli\nprint('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_the_package_names_resolve_when_asked_for():
     assert _loaded("from metricbridge import counts_from_arrays") >= {"duckdb"}  # the loading layer's own
     assert _loaded("import metricbridge; metricbridge.ScoreCounts") == set()

@@ -81,6 +81,29 @@ def test_the_work_list_at_a_score_in_the_data_includes_its_rows_and_matches_the_
     assert len(items) == point["tp"] + point["fp"]  # the list is exactly what the figures count as flagged
 
 
+def test_in_binned_mode_the_figures_at_a_given_threshold_count_the_work_list(tmp_path, capsys):
+    """A threshold between two bin edges is made an edge: the reported count of flagged items is the work
+    list's length, not the count at the edge above it."""
+    rng = np.random.default_rng(8)
+    scores = rng.random(5000)
+    data = tmp_path / "many.csv"
+    pd.DataFrame({"id": range(5000), "label": rng.integers(0, 2, 5000), "score": scores}).to_csv(data, index=False)
+    threshold = 0.4567891  # no edge of 20 bins is here
+    out = tmp_path / "worklist.csv"
+    assert main(["flag", str(data), "--id", "id", "--threshold", str(threshold), "-o", str(out)]) == 0
+    items = pd.read_csv(out)
+    assert len(items) == int((scores >= threshold).sum())
+    capsys.readouterr()
+    assert main(["evaluate", str(data), "--threshold", str(threshold), "--bins", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["models"][0]
+    assert result["counting"]["mode"] == "binned"
+    point = result["at_threshold"]
+    assert len(items) == point["tp"] + point["fp"]
+    report = evaluate_file(data, mode="binned", bins=20)  # without the threshold as an edge: the edge above
+    above = report.model("score").curve.at(threshold)
+    assert above["tp"] + above["fp"] < len(items)
+
+
 def test_the_work_list_cannot_start_a_formula(tmp_path):
     data = tmp_path / "scores.csv"
     data.write_text("id,label,score\n=HYPERLINK(\"http://x\"),1,0.9\n+cmd,0,0.8\nplain,1,0.1\n")

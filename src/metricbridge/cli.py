@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from metricbridge.errors import MetricBridgeError, debugging, internal_error_line
-from metricbridge.limits import LIMITS
-from metricbridge.uncertainty import DEFAULT_RESAMPLES
+from metricbridge.limits import DEFAULT_RESAMPLES, LIMITS
 
 if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads no chart or store code
     from metricbridge.criteria import Criteria

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -55,6 +55,7 @@ def log_loss_terms(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 # Per-cell arrays, in the order `to_frame` shows them.
 CELL_FIELDS = ("scores", "labels", "rows", "weights", "score_sums", "brier_sums", "log_loss_sums")
+WEIGHT_MOMENTS = ("weight_squares", "weight_cubes")  # sums of weight^2 and weight^3, when weighted
 RAW_SUMS = ("score_sums", "brier_sums", "log_loss_sums")  # need each row's own score: stored when binned
 
 
@@ -84,13 +85,12 @@ class ScoreCounts:
       distinct scores at 25 bytes a cell.
     - ``keys[name]``: the value of an extra key column (a status-quo decision, a segment) in the cell.
     - ``sums[name]``: the sum of weight x a declared value column (an amount) over the cell's rows.
-    - ``squares``: sums of squares over the cell's rows, for how much the rows of a cell differ (what the
-      bootstrap needs to resample a cell's totals honestly): ``squares["weights"]`` is the sum of weight^2,
-      ``squares[name]`` the sum of (weight x value)^2 of a value column; ``crosses[name]`` the sum of
-      weight x (weight x value), how a cell's weight and its amount move together; ``cubes`` likewise the
-      sums of cubes (skewed amounts: a cell of a few large amounts resamples with their skew). Absent entries
-      mean the rows of a cell are taken as alike (unweighted data needs no "weights" entry: its weights are
-      all 1).
+    - ``squares[name]``: the sum of (weight x value)^2 of a value column over the cell's rows, ``cubes[name]``
+      the sum of its cubes, ``crosses[name]`` the sum of weight x (weight x value); ``weight_squares`` and
+      ``weight_cubes`` the sums of weight^2 and weight^3. They say how much the rows of a cell differ (a skewed
+      amount, weights of 1 to 10), which the bootstrap needs to resample a cell's totals honestly. Absent
+      entries mean the rows of a cell are taken as alike (unweighted data needs no weight moments: every
+      weight is 1).
 
     ``score_min``/``score_max`` are the raw score range, kept because binning hides the top of it.
     ``mode`` says how cells were formed and ``bins`` the bin count asked for in binned mode.
@@ -112,6 +112,8 @@ class ScoreCounts:
     squares: Mapping[str, np.ndarray] = field(default_factory=dict)
     crosses: Mapping[str, np.ndarray] = field(default_factory=dict)
     cubes: Mapping[str, np.ndarray] = field(default_factory=dict)
+    weight_squares: np.ndarray | None = None
+    weight_cubes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise dtypes once, here
@@ -129,16 +131,19 @@ class ScoreCounts:
         set_(self, "squares", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.squares).items()})
         set_(self, "crosses", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.crosses).items()})
         set_(self, "cubes", {k: np.asarray(v, dtype=np.float64) for k, v in _arrays(self.cubes).items()})
-        spreads = set(self.squares) | set(self.cubes)
-        unknown = (spreads - {"weights", *self.sums}) | (set(self.crosses) - set(self.sums))
+        for name in ("weight_squares", "weight_cubes"):
+            if getattr(self, name) is not None:
+                set_(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        unknown = (set(self.squares) | set(self.cubes) | set(self.crosses)) - set(self.sums)
         if unknown:
-            raise ValueError(f"ScoreCounts squares/crosses name no weight or value column: {sorted(unknown)}")
+            raise ValueError(f"ScoreCounts squares/crosses/cubes name no value column: {sorted(unknown)}")
         n_cells = self.scores.shape[0]
         arrays = {name: getattr(self, name) for name in CELL_FIELDS if getattr(self, name) is not None}
         arrays |= dict(self.keys) | dict(self.sums)
         arrays |= {f"squares[{k}]": v for k, v in self.squares.items()}
         arrays |= {f"crosses[{k}]": v for k, v in self.crosses.items()}
         arrays |= {f"cubes[{k}]": v for k, v in self.cubes.items()}
+        arrays |= {name: getattr(self, name) for name in WEIGHT_MOMENTS if getattr(self, name) is not None}
         for name, values in arrays.items():
             if values.shape != (n_cells,):
                 raise ValueError(f"ScoreCounts.{name} has shape {values.shape}, expected ({n_cells},)")
@@ -210,6 +215,7 @@ class ScoreCounts:
         columns |= {f"square:{name}": values for name, values in self.squares.items()}
         columns |= {f"cross:{name}": values for name, values in self.crosses.items()}
         columns |= {f"cube:{name}": values for name, values in self.cubes.items()}
+        columns |= {name: getattr(self, name) for name in WEIGHT_MOMENTS if getattr(self, name) is not None}
         return pd.DataFrame(columns)
 
     def decided_by(self, key: str) -> ScoreCounts:
@@ -218,13 +224,38 @@ class ScoreCounts:
         return ScoreCounts(
             **{name: getattr(self, name) for name in CELL_FIELDS if name != "scores"},
             scores=np.asarray(self.keys[key], dtype=np.float64), score_min=0.0, score_max=1.0, mode="exact",
-            keys=self.keys, sums=self.sums, squares=self.squares, crosses=self.crosses, cubes=self.cubes)
+            keys=self.keys, **self.spreads())
+
+    def select(self, cells: np.ndarray) -> ScoreCounts:
+        """The counts of some cells only (a boolean mask or indexes): one segment's or one time window's items,
+        when the segment or window is a key. The score range is that of the cells kept (in binned mode, within
+        the whole range: a bin's lowest edge is not a score of the segment)."""
+        def kept(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[cells]
+
+        scores = self.scores[cells]
+        low = float(scores.min()) if len(scores) else np.nan
+        high = float(scores.max()) if len(scores) else np.nan
+        if self.mode == "binned" and len(scores):
+            low, high = max(low, self.score_min), self.score_max
+        return ScoreCounts(
+            **{name: kept(getattr(self, name)) for name in CELL_FIELDS}, score_min=low, score_max=high,
+            mode=self.mode, bins=self.bins, keys={k: v[cells] for k, v in self.keys.items()},
+            sums={k: v[cells] for k, v in self.sums.items()}, squares={k: v[cells] for k, v in self.squares.items()},
+            crosses={k: v[cells] for k, v in self.crosses.items()}, cubes={k: v[cells] for k, v in self.cubes.items()},
+            weight_squares=kept(self.weight_squares), weight_cubes=kept(self.weight_cubes))
+
+    def spreads(self) -> dict[str, Any]:
+        """The value sums and every sum of powers, as keyword arguments of ScoreCounts (to copy them)."""
+        return {"sums": self.sums, "squares": self.squares, "crosses": self.crosses, "cubes": self.cubes,
+                **{name: getattr(self, name) for name in WEIGHT_MOMENTS}}
 
     def merge(self, other: ScoreCounts) -> ScoreCounts:
         """Counts of both inputs together (two parts of one evaluation set, counted apart)."""
         if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums) or (
                 set(self.squares) != set(other.squares) or set(self.crosses) != set(other.crosses)
-                or set(self.cubes) != set(other.cubes)):
+                or set(self.cubes) != set(other.cubes)) or any(
+                (getattr(self, name) is None) != (getattr(other, name) is None) for name in WEIGHT_MOMENTS):
             raise ValueError("cannot merge ScoreCounts with different keys, sums or squares")
         if self.mode != other.mode:
             raise ValueError("cannot merge exact and binned ScoreCounts")
@@ -244,4 +275,5 @@ class ScoreCounts:
             squares={name: merged[f"square:{name}"].to_numpy() for name in self.squares},
             crosses={name: merged[f"cross:{name}"].to_numpy() for name in self.crosses},
             cubes={name: merged[f"cube:{name}"].to_numpy() for name in self.cubes},
+            **{name: merged[name].to_numpy() for name in WEIGHT_MOMENTS if getattr(self, name) is not None},
         )

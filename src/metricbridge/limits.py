@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LIMITS", "Limits", "beyond"]
+__all__ = ["DEFAULT_RESAMPLES", "LIMITS", "Limits", "beyond"]
+
+# The default number of bootstrap resamples (--bootstrap), kept here beside its limit so that the command
+# line reads it without importing numpy.
+DEFAULT_RESAMPLES = 1000
 
 
 @dataclass(frozen=True, slots=True)

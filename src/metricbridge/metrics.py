@@ -76,9 +76,10 @@ def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
     """Reliability table over ``bins`` equal-width score bins of [0, 1] (scikit-learn's "uniform").
 
     One row per non-empty bin: ``bin_low``, ``bin_high``, ``rows``, ``weight``, ``mean_score`` (the
-    predicted rate) and ``observed_rate`` (the share of positives). Cells are placed by their mean
-    score: exact in exact mode; binned mode puts the edges k/10 among its bin edges, so with the
-    default 10 bins no score bin straddles a calibration bin.
+    predicted rate) and ``observed_rate`` (the share of positives). A cell is placed by its score in exact
+    mode. Binned counting puts each k/10 and the next double above it among its edges, so with the default 10
+    bins a cell lies inside one calibration bin and is placed by its lowest edge (a cell of scores exactly on
+    k/10 goes to the bin that ends there, as in scikit-learn); with other bin counts, by its mean score.
     Empty for scores that are not probabilities.
     """
     import pandas as pd
@@ -87,8 +88,8 @@ def calibration_table(counts: ScoreCounts, *, bins: int = 10) -> pd.DataFrame:
     if not counts.is_probability:
         return pd.DataFrame(columns=columns)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    if counts.mode == "exact":
-        cell_scores = counts.scores  # the score itself: a mean of equal floats can drift over an edge
+    if counts.mode == "exact" or bins == 10:
+        cell_scores = counts.scores  # the score or the lowest edge: a mean of equal floats can drift over an edge
     else:
         cell_scores = np.divide(counts.raw_sum("score_sums"), counts.weights, out=counts.scores.copy(),
                                 where=counts.weights > 0)

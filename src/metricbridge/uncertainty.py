@@ -25,6 +25,7 @@ import numpy as np
 
 from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags
 from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at, ratio
+from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ __all__ = ["DEFAULT_RESAMPLES", "DEFAULT_BAND_BINS", "Bootstrap", "ProgressCallb
            "coarsen", "coarse_cells", "collapse", "draw", "batch_curve", "batch_score_sums", "percentile_interval",
            "THRESHOLD_FREE_FIGURES"]
 
-DEFAULT_RESAMPLES = 1000
 DEFAULT_BAND_BINS = 1000
 THRESHOLD_FREE_FIGURES = ("roc_auc", "average_precision", "brier", "log_loss")
 _DRAW_CHUNK = 100  # resamples drawn at a time, so progress can be reported (the stream is the same)
@@ -65,7 +65,9 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple
         sums={k: total(v) for k, v in counts.sums.items()},
         squares={k: total(v) for k, v in counts.squares.items()},
         crosses={k: total(v) for k, v in counts.crosses.items()},
-        cubes={k: total(v) for k, v in counts.cubes.items()}), merged_of
+        cubes={k: total(v) for k, v in counts.cubes.items()},
+        weight_squares=None if counts.weight_squares is None else total(counts.weight_squares),
+        weight_cubes=None if counts.weight_cubes is None else total(counts.weight_cubes)), merged_of
 
 
 def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *,
@@ -126,11 +128,10 @@ def _per_row(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return ratio(values, rows, fill=0.0, positive=True)
 
 
-def _moments(counts: ScoreCounts, name: str, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The variance and the third central moment of one row's figure within each cell (0 where the rows
-    are alike or their spread was not counted)."""
-    rows = counts.rows
-    squares, cubes = counts.squares.get(name), counts.cubes.get(name)
+def _moments(squares: np.ndarray | None, cubes: np.ndarray | None, rows: np.ndarray,
+             mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The variance and the third central moment of one row's figure within each cell, from the cells' sums
+    of its squares and cubes (0 where the rows are alike or their spread was not counted)."""
     if squares is None:
         return np.zeros(len(mean)), np.zeros(len(mean))
     second = _per_row(squares, rows)
@@ -174,12 +175,12 @@ def _drawn(counts: ScoreCounts, draws: np.ndarray,
     sums = {name: draws * mean for name, mean in means.items()}
     if rng is None:
         return weights, sums
-    variance_w, third_w = _moments(counts, "weights", per_row)
+    variance_w, third_w = _moments(counts.weight_squares, counts.weight_cubes, rows, per_row)
     noise_w = _skewed(rng, draws, variance_w, third_w) if bool(np.any(variance_w > 0)) else None
     if noise_w is not None:
         weights = weights + noise_w
     for name, mean in means.items():
-        variance_u, third_u = _moments(counts, name, mean)
+        variance_u, third_u = _moments(counts.squares.get(name), counts.cubes.get(name), rows, mean)
         if not np.any(variance_u > 0):
             continue
         # an amount's sum: the part that moves with the weight's (its regression on the weight) and its own
@@ -196,9 +197,10 @@ def _drawn(counts: ScoreCounts, draws: np.ndarray,
     return weights, sums
 
 
-def batch_curve(counts: ScoreCounts, draws: np.ndarray) -> ThresholdCurve:
-    """One ThresholdCurve per resample, stacked on a leading axis (thresholds shared: the cells' scores)."""
-    weights, sums = _drawn(counts, draws)
+def batch_curve(counts: ScoreCounts, draws: np.ndarray, rng: np.random.Generator | None = None) -> ThresholdCurve:
+    """One ThresholdCurve per resample, stacked on a leading axis (thresholds shared: the cells' scores); with
+    ``rng``, the spread of amounts and weights within each cell too (:func:`_drawn`)."""
+    weights, sums = _drawn(counts, draws, rng)
     return cumulate(counts, weights=weights, sums=sums)
 
 
@@ -327,7 +329,9 @@ class Bootstrap:
             sums={k: per_coarse(v)[touched] for k, v in counts.sums.items()},
             squares={k: per_coarse(v)[touched] for k, v in counts.squares.items()},
             crosses={k: per_coarse(v)[touched] for k, v in counts.crosses.items()},
-            cubes={k: per_coarse(v)[touched] for k, v in counts.cubes.items()})
+            cubes={k: per_coarse(v)[touched] for k, v in counts.cubes.items()},
+            weight_squares=None if counts.weight_squares is None else per_coarse(counts.weight_squares)[touched],
+            weight_cubes=None if counts.weight_cubes is None else per_coarse(counts.weight_cubes)[touched])
         weights, sums = _drawn(part, drawn, rng)
 
         def added(values: np.ndarray, label: np.ndarray) -> np.ndarray:

@@ -11,9 +11,10 @@ raw scores in the same pass.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -62,7 +63,7 @@ def choose_mode(requested: CountingRequest, distinct_scores: int) -> Literal["ex
 
 
 def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float,
-              positives: np.ndarray | None = None) -> np.ndarray:
+              positives: np.ndarray | None = None, at: Sequence[float] = ()) -> np.ndarray:
     """Increasing bin edges that follow the distribution of ``sample``; ``edges[0] == low``.
 
     The edges are quantiles, so each bin holds about the same share of items. With ``positives`` (a sample of
@@ -72,7 +73,8 @@ def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float,
     bins, each positive's score is an edge, and a threshold there flags exactly what an exact threshold flags.
     When every score is a probability, the reliability-bin edges k/10 and the next double above each are
     added, so a cell holds either scores at most k/10 or scores above it: a calibration bin of scikit-learn's,
-    (k/10, (k+1)/10], never straddles a cell, and a threshold at k/10 is still exact.
+    (k/10, (k+1)/10], never straddles a cell, and a threshold at k/10 is still exact. Each of ``at`` (thresholds
+    a user asked for) within the scores' range is an edge too, so the figures at it are exact.
     """
     levels = np.linspace(0.0, 1.0, bins + 1)[1:-1]
     if positives is None or not len(positives):
@@ -83,9 +85,10 @@ def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float,
                                   np.full(len(positives), len(sample), dtype=np.int64)])
         order = np.argsort(values, kind="stable")
         cumulative = np.cumsum(weights[order])
-        at = np.searchsorted(cumulative, levels * float(cumulative[-1]), side="left")
-        quantiles = values[order[np.minimum(at, len(values) - 1)]]
-    parts = [np.array([low]), quantiles]
+        level_at = np.searchsorted(cumulative, levels * float(cumulative[-1]), side="left")
+        quantiles = values[order[np.minimum(level_at, len(values) - 1)]]
+    asked = np.asarray(at, dtype=np.float64)
+    parts = [np.array([low]), quantiles, asked[np.isfinite(asked) & (asked > low) & (asked <= high)]]
     if 0.0 <= low and high <= 1.0:
         tenths = np.linspace(0.0, 1.0, 11)  # the values scikit-learn's calibration_curve uses
         parts += [tenths, np.nextafter(tenths[1:-1], 2.0)]
@@ -93,10 +96,11 @@ def bin_edges(sample: np.ndarray, bins: int, *, low: float, high: float,
     return edges[edges >= low]
 
 
-def edges_for(y: np.ndarray, s: np.ndarray, bins: int) -> np.ndarray:
+def edges_for(y: np.ndarray, s: np.ndarray, bins: int, at: Sequence[float] = ()) -> np.ndarray:
     """The bin edges binned counting uses for labels ``y`` (0/1) and scores ``s``: from a fixed-seed sample of
-    the scores and one of the positives' scores (:func:`bin_edges`). Both builders count with these."""
-    return bin_edges(_sample(s), bins, low=float(s.min()), high=float(s.max()), positives=_positive_sample(y, s))
+    the scores and one of the positives' scores, and at the thresholds ``at`` (:func:`bin_edges`)."""
+    return bin_edges(_sample(s), bins, low=float(s.min()), high=float(s.max()), positives=_positive_sample(y, s),
+                     at=at)
 
 
 class BinLookup:
@@ -200,16 +204,33 @@ def _cell_sums(cell_ids: np.ndarray, n_cells: int, y: np.ndarray, s: np.ndarray,
     def weighted(values: np.ndarray) -> np.ndarray:
         return values if w is None else w * values
 
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(cell_ids, weights=values, minlength=n_cells)
+
     totals: dict[str, np.ndarray] = {"rows": np.bincount(cell_ids, minlength=n_cells).astype(np.float64)}
-    if w is not None:
-        totals["weights"] = np.bincount(cell_ids, weights=w, minlength=n_cells)
     if raw_score_sums:
-        totals["score_sums"] = np.bincount(cell_ids, weights=weighted(s), minlength=n_cells)
-        totals["brier_sums"] = np.bincount(cell_ids, weights=weighted((y - s) ** 2), minlength=n_cells)
-        totals["log_loss_sums"] = np.bincount(cell_ids, weights=weighted(log_loss_terms(y, s)), minlength=n_cells)
-    for name, values in sums.items():
-        totals[f"sum:{name}"] = np.bincount(cell_ids, weights=weighted(values), minlength=n_cells)
+        totals["score_sums"] = total(weighted(s))
+        totals["brier_sums"] = total(weighted((y - s) ** 2))
+        totals["log_loss_sums"] = total(weighted(log_loss_terms(y, s)))
+    totals |= _spread_totals(w, sums, total)
     return totals  # "rows" as float64 counts; without weights there is no "weights" entry (it equals rows)
+
+
+def _spread_totals(w: np.ndarray | None, sums: Mapping[str, np.ndarray],
+                   total: Callable[[np.ndarray], np.ndarray]) -> dict[str, np.ndarray]:
+    """Per cell, by ``total``: the weights and each value column's weighted sums, with the sums of their
+    squares and cubes (and of weight x weighted value) that the bootstrap resamples a cell's totals with."""
+    totals: dict[str, np.ndarray] = {}
+    if w is not None:
+        square = w * w
+        totals |= {"weights": total(w), "weight_squares": total(square), "weight_cubes": total(square * w)}
+    for name, values in sums.items():
+        u = values if w is None else w * values
+        square = u * u
+        totals |= {f"sum:{name}": total(u), f"square:{name}": total(square), f"cube:{name}": total(square * u)}
+        if w is not None:
+            totals[f"cross:{name}"] = total(w * u)
+    return totals
 
 
 def _key_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -389,9 +410,7 @@ class _BinnedPass:
         sums depend on the batches only, so the chunk size is free to suit one thread or two.
         """
         y, s, w, n_cells = self.y, self.s, self.w, self.n_cells
-        totals = {name: np.zeros(n_cells) for name in (
-            "rows", *(["weights"] if w is not None else []), "score_sums", "brier_sums", "log_of_p",
-            *(f"sum:{name}" for name in self.sums))}
+        totals = {name: np.zeros(n_cells) for name in ("rows", "score_sums", "brier_sums", "log_of_p")}
         batch_size, chunk_size = min(_BATCH, rows.stop - rows.start), min(chunk, _BATCH, rows.stop - rows.start)
         ids, brier, log_p = np.empty(batch_size, dtype=np.intp), np.empty(batch_size), np.empty(batch_size)
         weighted = np.empty(batch_size) if w is not None else None
@@ -422,15 +441,23 @@ class _BinnedPass:
             length = batch.stop - batch.start
             batch_ids, weight = ids[:length], None if w is None else w[batch]
             figures = {"score_sums": s[batch], "brier_sums": brier[:length], "log_of_p": log_p[:length]}
-            figures |= {f"sum:{name}": values[batch] for name, values in self.sums.items()}
             totals["rows"] += np.bincount(batch_ids, minlength=n_cells)
-            if weight is not None and weighted is not None:
-                totals["weights"] += np.bincount(batch_ids, weights=weight, minlength=n_cells)
             for name, values in figures.items():
                 if weight is not None and weighted is not None:
                     values = np.multiply(values, weight, out=weighted[:length])
                 totals[name] += np.bincount(batch_ids, weights=values, minlength=n_cells)
+            spreads = _spread_totals(weight, {name: values[batch] for name, values in self.sums.items()},
+                                     functools.partial(_bincount, batch_ids, n_cells))
+            for name, values in spreads.items():
+                if name in totals:
+                    totals[name] += values
+                else:
+                    totals[name] = values
         return totals
+
+
+def _bincount(ids: np.ndarray, n_cells: int, values: np.ndarray) -> np.ndarray:
+    return np.bincount(ids, weights=values, minlength=n_cells)
 
 
 def _threads() -> int:
@@ -496,7 +523,7 @@ def _binned_cells(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapp
 
 def _count(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapping[str, np.ndarray],
            sums: Mapping[str, np.ndarray], mode: CountingRequest, bins: int, report: Progress | None,
-           what: str) -> ScoreCounts:
+           what: str, at: Sequence[float] = ()) -> ScoreCounts:
     """Count validated arrays (labels int8 0/1, finite float64 scores, one length)."""
     if report:
         report(0.0, what)
@@ -505,7 +532,7 @@ def _count(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapping[str
     chosen = choose_mode(mode, len(np.unique(sample)) if mode == "auto" and len(s) > AUTO_BINNED_ABOVE else 0)
     low, high = float(s.min()), float(s.max())
     if chosen == "binned":
-        edges = bin_edges(sample, bins, low=low, high=high, positives=_positive_sample(y, s))
+        edges = bin_edges(sample, bins, low=low, high=high, positives=_positive_sample(y, s), at=at)
         cells = _binned_cells(y, s, w, keys, sums, edges, report, what)
     elif w is None and not keys and not sums:
         cells = _exact_unweighted(y, s, report, what)
@@ -523,6 +550,10 @@ def _count(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, keys: Mapping[str
         log_loss_sums=figures.get("log_loss_sums"), score_min=low, score_max=high, mode=chosen,
         bins=bins if chosen == "binned" else None, keys=cells.keys,
         sums={name: figures[f"sum:{name}"] for name in sums},
+        squares={name: figures[f"square:{name}"] for name in sums},
+        cubes={name: figures[f"cube:{name}"] for name in sums},
+        crosses={name: figures[f"cross:{name}"] for name in sums if w is not None},
+        weight_squares=figures.get("weight_squares"), weight_cubes=figures.get("weight_cubes"),
     )
 
 
@@ -614,12 +645,14 @@ def counts_from_arrays(
     bins: int = DEFAULT_BINS,
     keys: Mapping[str, np.ndarray] | None = None,
     sums: Mapping[str, np.ndarray] | None = None,
+    edges_at: Sequence[float] = (),
     progress: Progress | None = None,
 ) -> ScoreCounts:
     """Count 0/1 labels ``y_true`` against finite scores ``y_score`` (arrays of one length).
 
     ``keys`` are extra cell keys (e.g. a 0/1 status-quo decision); ``sums`` are value columns summed per
-    cell (weighted). ``mode="auto"`` bins when distinct scores exceed 100,000. ``progress`` hears the
+    cell (weighted). ``mode="auto"`` bins when distinct scores exceed 100,000; in binned mode each of
+    ``edges_at`` (thresholds to report at) is a bin edge, so the figures there are exact. ``progress`` hears the
     fraction counted and "counting scores". Raises InputError (a ValueError) for labels other than 0/1 or
     True/False, NaN or infinite scores, weights that are negative, not finite or above ``limits.weight``, sums
     that are not finite or above ``limits.amount`` in size, and arrays of different lengths or shapes.
@@ -632,8 +665,11 @@ def counts_from_arrays(
     if len(s) == 0:
         empty = np.zeros(0)
         return ScoreCounts(scores=empty, labels=empty, rows=empty, weights=empty, score_min=np.nan, score_max=np.nan,
-                           keys={k: empty for k in key_arrays}, sums={k: empty for k in sum_arrays})
-    return _count(y, s, w, key_arrays, sum_arrays, mode, int(bins), progress, "counting scores")
+                           keys={k: empty for k in key_arrays}, sums={k: empty for k in sum_arrays},
+                           squares={k: empty for k in sum_arrays}, cubes={k: empty for k in sum_arrays},
+                           crosses={k: empty for k in sum_arrays if w is not None},
+                           weight_squares=None if w is None else empty, weight_cubes=None if w is None else empty)
+    return _count(y, s, w, key_arrays, sum_arrays, mode, int(bins), progress, "counting scores", edges_at)
 
 
 _ARROW_NUMBERS: dict[str, np.dtype] = {name: np.dtype(name) for name in (
@@ -702,6 +738,7 @@ def counts_from_table(
     keys: Sequence[str] = (),
     sums: Sequence[str] = (),
     key_sql: Mapping[str, str] | None = None,
+    edges_at: Sequence[float] = (),
     progress: Progress | None = None,
 ) -> ScoreCounts:
     """Count one score column of a DuckDB table: its columns in use fetched once, counted in numpy.
@@ -732,8 +769,8 @@ def counts_from_table(
     rest = fetched[2 if weight is None else 3:]
     return counts_from_arrays(
         y, s, sample_weight=w, mode=mode, bins=bins, keys=dict(zip(keys, rest[:len(keys)], strict=True)),
-        sums=dict(zip(sums, rest[len(keys):], strict=True)), progress=_renamed(scaled(progress, 0.3, 1.0),
-                                                                               f"counting {score}"))
+        sums=dict(zip(sums, rest[len(keys):], strict=True)), edges_at=edges_at,
+        progress=_renamed(scaled(progress, 0.3, 1.0), f"counting {score}"))
 
 
 def _renamed(progress: Progress | None, what: str) -> Progress | None:

@@ -149,11 +149,12 @@ class Predictions:
 
     def counts(self, score: str, *, mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
                keys: Sequence[str] = (), sums: Sequence[str] = (), decisions: Sequence[str] = (),
-               progress: Progress | None = None) -> ScoreCounts:
+               edges_at: Sequence[float] = (), progress: Progress | None = None) -> ScoreCounts:
         """ScoreCounts of one score column (its columns in use fetched once from DuckDB, counted in numpy).
 
         ``decisions`` names recorded-decision columns to key the cells by, as 0/1 (see
-        :meth:`check_decisions`), so a status quo is counted in the same pass and resampled jointly.
+        :meth:`check_decisions`), so a status quo is counted in the same pass and resampled jointly; in binned
+        mode each of ``edges_at`` is a bin edge (a threshold whose figures must be exact).
         ``progress`` hears the fraction done with "reading SCORE", then "counting SCORE".
         """
         if score not in self.table.columns:
@@ -164,7 +165,7 @@ class Predictions:
         return counts_from_table(
             self.table.con, TABLE, score=score, label_sql=self.label_sql, params=self.label_params,
             weight=self.weight, where=self.where, mode=mode, bins=bins, keys=[*keys, *decisions], sums=sums,
-            key_sql={column: _decision_sql(column) for column in decisions}, progress=progress)
+            key_sql={column: _decision_sql(column) for column in decisions}, edges_at=edges_at, progress=progress)
 
     def check_decisions(self, column: str) -> None:
         """A recorded-decision column holds 1/0, true/false or yes/no in every row in use; InputError lists
