@@ -348,3 +348,28 @@ def test_binned_average_precision_with_rare_positives(positives):
     else:
         assert binned == pytest.approx(exact, rel=0.01) and binned != pytest.approx(exact, rel=1e-6)
         assert "within 1% of its value" in binned_note("score", counts)
+
+
+@given(predictions(max_size=300), st.sampled_from(["exact", "binned"]))
+@settings(max_examples=30, deadline=None)
+def test_the_cells_of_each_key_value_are_the_counts_of_its_rows(data, mode):
+    """select(): a segment's cells count exactly what counting its rows alone counts (same edges in binned
+    mode, so compared on the whole's cells), and the segments add up to the whole."""
+    y, s, w = data
+    group = np.random.default_rng(len(y)).integers(0, 3, len(y))
+    whole = counts_from_arrays(y, s, sample_weight=w, mode=mode, bins=10, keys={"g": group}, sums={"a": s * 7})
+    total_rows = 0
+    for value in range(3):
+        part = whole.select(whole.keys["g"] == value)
+        rows = group == value
+        total_rows += part.n_rows
+        assert part.n_rows == rows.sum()
+        assert part.n == pytest.approx(rows.sum() if w is None else w[rows].sum())
+        assert part.sums["a"].sum() == pytest.approx((s * 7 * (1 if w is None else w))[rows].sum())
+        if rows.any() and mode == "exact":
+            alone = counts_from_arrays(y[rows], s[rows], sample_weight=None if w is None else w[rows])
+            threshold = float(np.median(s[rows]))
+            assert curve_from_counts(part).at(threshold)["tp"] == pytest.approx(
+                curve_from_counts(alone).at(threshold)["tp"])
+            assert (part.score_min, part.score_max) == (s[rows].min(), s[rows].max())
+    assert total_rows == whole.n_rows

@@ -230,7 +230,7 @@ class ScoreCounts:
         """The counts of some cells only (a boolean mask or indexes): one segment's or one time window's items,
         when the segment or window is a key. The score range is that of the cells kept (in binned mode, within
         the whole range: a bin's lowest edge is not a score of the segment)."""
-        def kept(values: np.ndarray | None) -> np.ndarray | None:
+        def kept(values: np.ndarray | None) -> Any:
             return None if values is None else values[cells]
 
         scores = self.scores[cells]
