@@ -496,11 +496,33 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, text: _Text, file: str, max_l
     ) from last_error
 
 
-def _line_limit_message(file: str, error: str) -> str:
+def _longest_line(path: Path) -> tuple[int, int] | None:
+    """(number, length in bytes) of the file's longest physical line, read in 16 MiB steps (only on the way to
+    refusing a file: DuckDB's error names the line where its reading started, not the long one)."""
+    import numpy as np
+
+    longest, line, start, offset = (0, 0), 1, 0, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset
+            ends = np.r_[start, breaks + 1]
+            lengths = np.diff(ends)
+            if len(lengths) and int(lengths.max()) > longest[1]:
+                index = int(lengths.argmax())
+                longest = (line + index, int(lengths[index]))
+            line, start, offset = line + len(breaks), int(ends[-1]), offset + len(chunk)
+        if offset - start > longest[1]:
+            longest = (line, offset - start)
+    return longest if longest[1] else None
+
+
+def _line_limit_message(file: str, error: str, longest: tuple[int, int] | None = None) -> str:
     line = re.search(r"CSV Error on Line: (\d+)", error)
     size = re.search(r"Actual Size:\s*(\d+)", error)
     what = f"line {line.group(1)}" if line else "a line"
     value = f"{int(size.group(1)):,} bytes long" if size else f"longer than {LIMITS.line_bytes:,} bytes"
+    if longest is not None and longest[1] > LIMITS.line_bytes:  # a physical line: its number is certain
+        what, value = f"line {longest[0]:,}", f"{longest[1]:,} bytes long"
     return f"{file}: " + beyond(
         what, value, f"{LIMITS.line_bytes:,} bytes (limits.line_bytes)",
         "a line holds one item's values; shorten or remove its long cell (a text or an embedded document), or "
@@ -528,7 +550,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
                                  newlines=text.newlines)
         except _LineTooLong as error:
             if max_line:
-                raise InputError(_line_limit_message(file, str(error))) from None
+                raise InputError(_line_limit_message(file, str(error), _longest_line(text.path))) from None
             max_line = LIMITS.line_bytes
         except _Unsniffable as error:
             if max_line is None:
