@@ -6,14 +6,17 @@ the row and the fix."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from metricbridge.errors import InputError
-from metricbridge.loading import load_predictions, reading
+from metricbridge.errors import InputError, MetricBridgeError
 from metricbridge.limits import LIMITS
+from metricbridge.loading import load_predictions, reading
 
 TABLE = "id,label,score,note\n{first},1,0.9,{note}\nb,0,0.2,plain\nc,1,0.7,plain\n"
 
@@ -150,3 +153,53 @@ def test_weights_that_stand_for_nothing_or_overflow_are_refused(tmp_path, weight
         load_predictions(path, weight="w")
     for fragment in fragments:
         assert fragment in str(error.value), str(error.value)
+
+
+# -- fuzzing: whatever the bytes, a table or a MetricBridgeError, quickly ----------------------------------------
+
+_CELLS = st.one_of(st.sampled_from(["0", "1", "0.5", "", "NA", "yes", "no", "-1", "1e308", "nan", "inf", '"', "'",
+                                    "=1+1", "\u20ac", "\x00", "label", "score", "rowid", " Score "]),
+                   st.text(max_size=8))
+
+
+@st.composite
+def _csv_like(draw) -> bytes:
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|", " "]))
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    width = draw(st.integers(1, 5))
+    header = draw(st.lists(st.sampled_from(["label", "score", "Score", "rowid", "w", "id", "", "x"]) | st.text(
+        max_size=6), min_size=width, max_size=width))
+    rows = draw(st.lists(st.lists(_CELLS, min_size=max(1, width - 1), max_size=width + 1), max_size=12))
+    text = newline.join(delimiter.join(row) for row in [header, *rows])
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]))
+    return text.encode(encoding, errors="replace")
+
+
+def _loads_or_refuses(path) -> None:
+    start = time.perf_counter()
+    try:
+        load_predictions(path)
+    except MetricBridgeError:
+        pass
+    assert time.perf_counter() - start < 2.0
+
+
+@given(st.one_of(st.binary(max_size=600), _csv_like()))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_csv_bytes_load_or_are_refused_in_the_projects_own_words(tmp_path, content):
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(content)
+    _loads_or_refuses(path)
+
+
+@given(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=4, unique=True),
+       st.lists(st.sampled_from(["int", "float", "text", "bool", "null"]), min_size=4, max_size=4),
+       st.integers(0, 6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_parquet_tables_load_or_are_refused_in_the_projects_own_words(tmp_path, names, kinds, rows):
+    values = {"int": list(range(rows)), "float": [i / 7 for i in range(rows)], "text": [f"t{i}" for i in range(rows)],
+              "bool": [i % 2 == 0 for i in range(rows)], "null": [None] * rows}
+    table = pa.table({name: values[kind] for name, kind in zip(names, kinds, strict=False)})
+    path = tmp_path / "fuzz.parquet"
+    pq.write_table(table, path)
+    _loads_or_refuses(path)
