@@ -337,3 +337,30 @@ def test_criteria_that_cannot_hold_give_valid_json_and_exit_1(tmp_path, capsys, 
     assert recall["verdict"] != "pass" and recall["probability"] == 0.0
     if case != "single class":
         assert model["at_threshold"]["tp"] == 0 and model["at_threshold"]["fp"] == 0
+
+
+def test_segments_command_lists_the_failing_segment_first_and_exits_1(tmp_path, capsys):
+    """Two channels, the model blind in one: its sentence comes first, the JSON names it worst, exit 1."""
+    rng = np.random.default_rng(4)
+    n = 4000
+    channel = np.where(rng.random(n) < 0.5, "web", "app")
+    y = (rng.random(n) < 0.2).astype(int)
+    score = np.where(channel == "web", np.clip(0.2 + 0.6 * y + rng.normal(0, 0.15, n), 0, 1), rng.random(n))
+    data = tmp_path / "channels.csv"
+    pd.DataFrame({"label": y, "score": score.round(4), "channel": channel}).to_csv(data, index=False)
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.6}\n")
+    args = ["segments", str(data), "--segment", "channel", "--threshold", "0.5", "--criteria", str(criteria),
+            "--bootstrap", "200"]
+    assert main(args) == 1
+    lines = capsys.readouterr().out.splitlines()
+    first = next(line for line in lines if line.startswith("- In "))
+    assert "'app'" in first and "below the agreed 60%" in first
+    assert main([*args, "--json"]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    assert result["worst"] == "app"
+    recalls = {s["segment"]: s["figures"]["recall"] for s in result["segments"]}
+    web = (channel == "web") & (y == 1)
+    assert recalls["web"] == pytest.approx((score[web].round(4) >= 0.5).mean())
+    assert main(["segments", str(data), "--segment", "region"]) == 2
+    assert "has no column 'region'" in capsys.readouterr().err

@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     _evaluation_options(flag)
     flag.add_argument("-o", "--output", type=Path, required=True, metavar="worklist.csv")
     flag.add_argument("--model", metavar="COL", help="the score column to flag by (default: the first)")
+    segments = commands.add_parser("segments", help="figures and verdicts per segment, failing segments first")
+    _evaluation_options(segments)
+    segments.add_argument("--segment", required=True, metavar="COL", help="the column whose values are segments")
+    segments.add_argument("--model", metavar="COL", help="the score column to judge (default: the first)")
+    segments.add_argument("--min-items", type=int, default=100, metavar="N",
+                          help="segments with fewer rows are 'too few items', not judged (default 100)")
+    segments.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     runs = commands.add_parser("runs", help="the runs kept in the project database")
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     listing = run_commands.add_parser("list", help="one line per run")
@@ -196,6 +203,37 @@ def _flag(args: argparse.Namespace) -> int:
         model.name, model.threshold)
     args.output.write_bytes(safe_csv(items))
     print(f"wrote {len(items):,} items flagged at threshold {model.threshold:.6g} to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _segments(args: argparse.Namespace) -> int:
+    """Every segment of --segment at the model's threshold (the one evaluate uses): exit 1 when criteria are
+    given and a segment fails them or is uncertain."""
+    from metricbridge.judge import decision_columns
+    from metricbridge.loading import load_predictions
+    from metricbridge.segments import FAIL, UNCERTAIN, segment_report
+
+    report, scenario, criteria = _evaluated(args)
+    model = report.model(_model(report, args.model))
+    predictions = load_predictions(args.file, label=args.label, scores=[model.name], positive=args.positive,
+                                   weight=args.weight, id=args.id, drop_missing=args.drop_missing)
+    predictions.require_column(args.segment, "segment")
+    counts = predictions.counts(model.name, mode=model.counts.mode, bins=model.counts.bins or DEFAULT_BINS,
+                                keys=[args.segment], sums=scenario.value_columns if scenario else (),
+                                decisions=decision_columns(scenario))
+    segments = segment_report(counts, args.segment, threshold=model.threshold, criteria=criteria,
+                              scenario=scenario, resamples=args.bootstrap, seed=args.seed, min_items=args.min_items,
+                              overall=report.verdicts.get(model.name) if criteria is not None else None)
+    if args.json:
+        print(json.dumps(segments.to_dict(), allow_nan=False))
+    else:
+        print(f"{model.name} at threshold {model.threshold:.6g}, by {args.segment!r}:")
+        for sentence in segments.sentences():
+            print(f"- {sentence}")
+        if segments.warning:
+            print(f"warning: {segments.warning}")
+    if criteria is not None and any(r.status in (FAIL, UNCERTAIN) for r in segments.results):
+        return EXIT_CRITERIA_NOT_MET
     return EXIT_OK
 
 
@@ -298,7 +336,8 @@ def run() -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"evaluate": _evaluate, "report": _report, "flag": _flag, "runs": _runs, "app": _app}
+        commands = {"evaluate": _evaluate, "report": _report, "flag": _flag, "segments": _segments, "runs": _runs,
+                    "app": _app}
         return commands[args.command](args)
     except MetricBridgeError as error:
         print(f"metricbridge: {error}", file=sys.stderr)

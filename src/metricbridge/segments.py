@@ -36,7 +36,7 @@ import numpy as np
 from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria, Criterion
 from metricbridge.curve import POINT_METRICS, ThresholdCurve, curve_from_counts, index_at, ratio
-from metricbridge.errors import InputError
+from metricbridge.errors import CriteriaError, InputError
 from metricbridge.judge import Choice, CriteriaResult, Verdict, decision_columns, resampled, verdicts
 from metricbridge.outcomes import OUTCOME_KEYS, outcomes_for_curve
 from metricbridge.scenario import Scenario
@@ -278,7 +278,10 @@ def _judge_segment(counts: ScoreCounts, *, key: str, segment: Any, index: int, w
     intervals, column = _intervals(boot, local, threshold, confidence)
     result = None
     if criteria is not None:
-        result = verdicts(resampled(boot, local), criteria, threshold=threshold, choice=choice)
+        try:
+            result = verdicts(resampled(boot, local), criteria, threshold=threshold, choice=choice)
+        except CriteriaError:  # a status quo at 0 in this segment: a multiple of it means nothing here
+            result = None
     return _Judged(SegmentResult(**common, intervals=intervals, result=result, status=_status(result)), column)
 
 
@@ -417,7 +420,8 @@ class SegmentReport:
             return None
         judged = [r for r in self.results if r.status in (FAIL, UNCERTAIN, PASS)]
         failing = [r for r in judged if r.status == FAIL]
-        where = f"{self.key.replace('_', ' ')} segment"
+        words = self.key.replace("_", " ")
+        where = words if words.lower().endswith("segment") else f"{words} segment"
         if self.overall.met and failing:
             names = ", ".join(f"'{r.label}'" for r in failing)
             return (f"Overall the model meets the criteria, but it fails them in {len(failing)} of {len(judged)} "
