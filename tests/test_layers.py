@@ -34,6 +34,7 @@ def _loaded(statement: str) -> set[str]:
     ("metricbridge.drift", set()),
     ("metricbridge.estimate", set()),
     ("metricbridge.segments", set()),
+    ("metricbridge.monitor", set()),
 ])
 def test_a_module_loads_only_what_its_layer_needs(module, allowed):
     assert _loaded(f"import {module}") - allowed == set()
