@@ -364,3 +364,40 @@ def test_segments_command_lists_the_failing_segment_first_and_exits_1(tmp_path, 
     assert recalls["web"] == pytest.approx((score[web].round(4) >= 0.5).mean())
     assert main(["segments", str(data), "--segment", "region"]) == 2
     assert "has no column 'region'" in capsys.readouterr().err
+
+
+def _weekly_file(tmp_path) -> Path:
+    from tests.test_monitor import PENDING, _weeks
+
+    y, s, week = _weeks()
+    days = pd.Timestamp("2024-06-03") + pd.to_timedelta(week * 7 + np.random.default_rng(0).integers(0, 7, len(week)),
+                                                        unit="D")
+    label = pd.array(y, dtype="Int64")
+    label[np.isin(week, PENDING)] = pd.NA
+    path = tmp_path / "weeks.parquet"
+    pd.DataFrame({"ts": days, "is_fraud": label, "score": s}).to_parquet(path)
+    return path
+
+
+def test_monitor_finds_the_fall_estimates_pending_weeks_and_exits_1(tmp_path, capsys):
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: m\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.3}\n")
+    args = ["monitor", str(_weekly_file(tmp_path)), "--time", "ts", "--threshold", "0.5", "--criteria",
+            str(criteria), "--bootstrap", "200"]
+    assert main([*args, "--json"]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    windows = result["windows"]
+    assert [w["window"] for w in windows][0] == "Week 2024-06-03" and len(windows) == 8
+    assert [w["estimated"] for w in windows] == [False] * 6 + [True] * 2
+    assert windows[-1]["assumption"] and windows[-1]["verdicts"]["recall at least 0.3"].startswith("estimated")
+    assert any(a.startswith("Week 2024-07-08: recall at least 0.3 turned from pass to") for a in result["alerts"])
+    assert "labels pending" in result["latest"]
+    assert main(args) == 1
+    assert "alert: Week 2024-07-08" in capsys.readouterr().out
+
+
+def test_monitor_names_times_that_are_not_dates(tmp_path, capsys):
+    path = tmp_path / "bad_times.csv"
+    path.write_text("ts,label,score\n2024-06-03,1,0.9\nlast tuesday,0,0.2\n2024-06-05,,0.4\n")
+    assert main(["monitor", str(path), "--time", "ts", "--threshold", "0.5"]) == 2
+    assert "row 3: 'last tuesday'" in capsys.readouterr().err

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from metricbridge.errors import MetricBridgeError, debugging, internal_error_line
 from metricbridge.limits import DEFAULT_RESAMPLES, LIMITS
@@ -134,6 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     segments.add_argument("--min-items", type=int, default=100, metavar="N",
                           help="segments with fewer rows are 'too few items', not judged (default 100)")
     segments.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    watch = commands.add_parser("monitor", help="the criteria window by window, drift, estimates before labels")
+    watch.add_argument("file", type=Path, help="CSV or Parquet file of scores (labels where they have arrived)")
+    watch.add_argument("--time", required=True, metavar="COL", help="the column of dates or timestamps")
+    watch.add_argument("--window", choices=WINDOWS, default="week", help="the length of a window (default week)")
+    watch.add_argument("--threshold", type=_threshold, required=True, metavar="T", help="the agreed threshold")
+    watch.add_argument("--reference", type=Path, metavar="REF",
+                       help="labelled file to compare with (default: the first four labelled windows)")
+    watch.add_argument("--label", help="label column (guessed when not given); empty where labels are pending")
+    watch.add_argument("--score", metavar="COL", help="the score column (default: the first)")
+    watch.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
+    watch.add_argument("--weight", metavar="COL", help="column of row weights")
+    watch.add_argument("--scenario", type=Path, metavar="S.yaml")
+    watch.add_argument("--criteria", type=Path, metavar="C.yaml")
+    watch.add_argument("--bootstrap", type=_resamples, default=DEFAULT_RESAMPLES, metavar="N")
+    watch.add_argument("--seed", type=_seed, default=0, metavar="K")
+    watch.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     runs = commands.add_parser("runs", help="the runs kept in the project database")
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     listing = run_commands.add_parser("list", help="one line per run")
@@ -237,6 +253,84 @@ def _segments(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+WINDOWS = ("day", "week", "month")
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    """Exit 1 when a criterion turned from pass, the latest window does not pass, or its scores drifted."""
+    import numpy as np
+
+    from metricbridge.criteria import load_criteria
+    from metricbridge.loading import load_predictions
+    from metricbridge.loading.builders import quote
+    from metricbridge.monitor import monitor
+    from metricbridge.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    criteria = load_criteria(args.criteria) if args.criteria else None
+    if criteria is not None:
+        criteria.check(scenario)
+    options = {"label": args.label, "scores": [args.score] if args.score else [], "positive": args.positive,
+               "weight": args.weight}
+    predictions = load_predictions(args.file, labels_pending=True, **options)
+    predictions.require_column(args.time, "time")
+    score = predictions.scores[0]
+    _check_times(predictions, args.time)
+    window_sql = f"CAST(date_trunc('{args.window}', CAST({quote(args.time)} AS TIMESTAMP)) AS DATE)"
+    counts = predictions.counts(score, sums=scenario.value_columns if scenario else (),
+                                keys=["window", "labelled"],
+                                key_sql={"window": window_sql, "labelled": predictions.labelled_sql})
+    windows, labelled = counts.keys["window"], counts.keys["labelled"] == 1
+    # a window is labelled when most of its rows are; its rows still waiting for labels are left out
+    share = {w: counts.rows[(windows == w) & labelled].sum() / counts.rows[windows == w].sum()
+             for w in set(windows.tolist())}
+    done = {w for w, s in share.items() if s >= 0.5}
+    counts = counts.select(labelled | ~np.isin(windows, list(done)))
+    reference = None
+    if args.reference:
+        reference = load_predictions(args.reference, scores=[score], **{k: v for k, v in options.items()
+                                                                          if k != "scores"}).counts(score)
+    report = monitor(counts, "window", threshold=args.threshold, labelled=lambda w: w in done, criteria=criteria,
+                     scenario=scenario, reference=reference, resamples=args.bootstrap, seed=args.seed,
+                     name=lambda w: f"{args.window.capitalize()} {w}")
+    if args.json:
+        print(json.dumps(report.to_dict(), allow_nan=False))
+    else:
+        print(_monitor_table(report))
+    latest = report.windows[-1] if report.windows else None
+    short = latest is not None and (latest.drift.drifted or any(
+        v.removeprefix("estimated ") != "pass" for v in latest.verdicts.values()))
+    return EXIT_CRITERIA_NOT_MET if report.alerted or short else EXIT_OK
+
+
+def _check_times(predictions: Any, column: str) -> None:
+    """Every row's time reads as a date or a timestamp, else bad input naming the first rows that do not."""
+    from metricbridge.loading.builders import quote
+    from metricbridge.loading.reading import TABLE
+
+    table = predictions.table
+    bad = f"TRY_CAST({quote(column)} AS TIMESTAMP) IS NULL"
+    rows = table.con.execute(f"SELECT {table.spreadsheet_row}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE "
+                             f"{predictions.where} AND {bad} ORDER BY {table.row} LIMIT 3").fetchall()
+    if rows:
+        shown = ", ".join(f"row {row}: {value!r}" for row, value in rows)
+        raise MetricBridgeError(f"{table.name}: time column {column!r} holds values that are not dates or times "
+                                f"({shown}): write them as 2024-03-04 or 2024-03-04 13:45, or choose another "
+                                "column with --time.")
+
+
+def _monitor_table(report: Any) -> str:
+    lines = [f"{'window':<18} {'rows':>8} {'labels':<9} {'recall':>7} {'precision':>9} {'flag rate':>9} "
+             f"{'PSI':>6}  verdicts"]
+    for w in report.windows:
+        f = w.figures
+        lines.append(f"{w.label:<18} {w.rows:>8,} {'yes' if w.labelled else 'pending':<9} {f['recall']:>7.3f} "
+                     f"{f['precision']:>9.3f} {f['flag_rate']:>9.3%} {w.drift.psi:>6.3f}  "
+                     + "; ".join(f"{c}: {v}" for c, v in w.verdicts.items()))
+    lines += [f"reference: {report.reference}", *(f"alert: {a}" for a in report.alerts), report.latest()]
+    return "\n".join(lines)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from metricbridge.narrative import report_text
 
@@ -336,7 +430,8 @@ def run() -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"evaluate": _evaluate, "report": _report, "flag": _flag, "segments": _segments, "runs": _runs,
+        commands = {"evaluate": _evaluate, "report": _report, "flag": _flag, "segments": _segments, "monitor": _monitor,
+                    "runs": _runs,
                     "app": _app}
         return commands[args.command](args)
     except MetricBridgeError as error:

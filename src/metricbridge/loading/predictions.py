@@ -119,6 +119,7 @@ class Predictions:
     positive_values: tuple[object, ...] | None = None
     positive_rows: int | None = None
     score_ranges: Mapping[str, Mapping[str, Any]] | None = None
+    labels_pending: bool = False  # rows without a label are kept (their labels have not arrived)
 
     @property
     def file(self) -> str:
@@ -136,12 +137,20 @@ class Predictions:
 
     @property
     def label_sql(self) -> str:
-        """SQL that is true for a positive row; bind :attr:`label_params`."""
+        """SQL that is true for a positive row; bind :attr:`label_params`. A row whose label has not arrived
+        (with ``labels_pending``) counts as negative: :attr:`labelled_sql` tells those rows apart."""
         if self.positive_values is None:
-            return f"{_label_norm(self.label)} = ?"
-        if not self.positive_values:
+            sql = f"{_label_norm(self.label)} = ?"
+        elif not self.positive_values:
             return "FALSE"  # the named positive class never occurs
-        return f"{quote(self.label)} IN ({', '.join('?' * len(self.positive_values))})"
+        else:
+            sql = f"{quote(self.label)} IN ({', '.join('?' * len(self.positive_values))})"
+        return f"coalesce({sql}, FALSE)" if self.labels_pending else sql
+
+    @property
+    def labelled_sql(self) -> str:
+        """SQL giving 1 for a row with its label, 0 for one whose label has not arrived."""
+        return f"CAST({quote(self.label)} IS NOT NULL AS TINYINT)"
 
     @property
     def label_params(self) -> list[object]:
@@ -149,7 +158,8 @@ class Predictions:
 
     def counts(self, score: str, *, mode: CountingRequest = "auto", bins: int = DEFAULT_BINS,
                keys: Sequence[str] = (), sums: Sequence[str] = (), decisions: Sequence[str] = (),
-               edges_at: Sequence[float] = (), progress: Progress | None = None) -> ScoreCounts:
+               edges_at: Sequence[float] = (), key_sql: Mapping[str, str] | None = None,
+               progress: Progress | None = None) -> ScoreCounts:
         """ScoreCounts of one score column (its columns in use fetched once from DuckDB, counted in numpy).
 
         ``decisions`` names recorded-decision columns to key the cells by, as 0/1 (see
@@ -165,7 +175,8 @@ class Predictions:
         return counts_from_table(
             self.table.con, TABLE, score=score, label_sql=self.label_sql, params=self.label_params,
             weight=self.weight, where=self.where, mode=mode, bins=bins, keys=[*keys, *decisions], sums=sums,
-            key_sql={column: _decision_sql(column) for column in decisions}, edges_at=edges_at, progress=progress)
+            key_sql={column: _decision_sql(column) for column in decisions} | dict(key_sql or {}), edges_at=edges_at,
+            progress=progress)
 
     def check_decisions(self, column: str) -> None:
         """A recorded-decision column holds 1/0, true/false or yes/no in every row in use; InputError lists
@@ -333,13 +344,16 @@ def load_predictions(
     id: str | None = None,
     drop_missing: bool = False,
     exclude: Sequence[str] = (),
+    labels_pending: bool = False,
     progress: Progress | None = None,
 ) -> Predictions:
     """Read and validate a predictions file; see :func:`choose_columns` for how columns are guessed.
 
     Rows with a missing label, score or weight are refused with their row numbers, or dropped (and
     counted in ``dropped_rows`` and a note) with ``drop_missing``. ``exclude`` names columns that are never
-    guessed as label or scores (those a scenario names). ``progress`` hears the fraction done with
+    guessed as label or scores (those a scenario names). With ``labels_pending`` a missing label is no error:
+    the row's label has not arrived (monitoring), it counts as negative and :attr:`Predictions.labelled_sql`
+    marks it. ``progress`` hears the fraction done with
     "reading FILE", then "checking FILE".
     """
     table = read_table(path, name=name, progress=scaled(progress, 0.0, 0.75))
@@ -352,8 +366,8 @@ def load_predictions(
     required = [(choice.label, "label"), *((s, "score") for s in choice.scores)]
     if choice.weight:
         required.append((choice.weight, "weight"))
-    missing = {column: f"{quote(column)} IS NULL" if role == "label" else _is_missing(column)
-               for column, role in required}
+    missing = {column: ("FALSE" if labels_pending else f"{quote(column)} IS NULL") if role == "label" else
+               _is_missing(column) for column, role in required}
     missing_any = " OR ".join(missing.values())
     where = f"NOT ({missing_any})" if drop_missing else "TRUE"
     # every figure the checks need, in one scan: columns are referred to by position (a column may have two roles)
@@ -379,6 +393,8 @@ def load_predictions(
             _raise_not_a_number(table, column, "score", int(found[f"not a number {index}"]))
     for index, (column, role) in enumerate(required):
         count = int(found[f"missing {index}"])
+        if role == "label" and labels_pending:
+            continue  # their labels have not arrived: kept, and marked by labelled_sql
         if count and not drop_missing:
             _, shown = _offending(table, missing[column], column, count=count)
             raise InputError(_missing_message(table, column, role, count, shown))
@@ -392,7 +408,8 @@ def load_predictions(
         if dropped == table.n_rows:
             raise InputError(f"{table.name}: every row has a missing label, score or weight; nothing is left "
                              "to evaluate.")
-    positive_value, label_values = _validate_label(table, choice.label, positive, where,
+    labelled = f"({where}) AND {quote(choice.label)} IS NOT NULL" if labels_pending else where
+    positive_value, label_values = _validate_label(table, choice.label, positive, labelled,
                                                    choice.profiles.get(choice.label))
     if choice.weight:
         index = len(required) - 1
@@ -424,4 +441,4 @@ def load_predictions(
                        weight=choice.weight, id=choice.id, notes=tuple(notes), warnings=tuple(warnings),
                        dropped_rows=dropped, where=where,
                        positive_values=label_values.raw.get(positive_value, ()) if by_value else None,
-                       positive_rows=positive_rows, score_ranges=score_ranges)
+                       positive_rows=positive_rows, score_ranges=score_ranges, labels_pending=labels_pending)
