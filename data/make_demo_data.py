@@ -1,7 +1,10 @@
 """Build the demo data sets shipped with metricbridge.
 
 Run as ``python data/make_demo_data.py``; it writes ``fraud_transactions.parquet`` and
-``support_tickets.parquet`` next to this file and prints a short report for each.
+``support_tickets.parquet`` next to this file and prints a short report for each. With ``--monitoring``
+it writes only ``fraud_monitoring.parquet``: twelve weeks after the demo period scored by the same fraud
+models, with planted drift, a channel the models are weak in and labels still pending in the last two
+weeks (see data/README.md).
 
 Why it is built this way:
 
@@ -20,6 +23,7 @@ Why it is built this way:
 Everything flows from ``SEED``; rerunning gives byte-identical files.
 """
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,15 +63,22 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def draw_timestamps(
-    rng: np.random.Generator, n: int, hour_weights: np.ndarray, weekday_weights: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    hour_weights: np.ndarray,
+    weekday_weights: np.ndarray,
+    *,
+    start: pd.Timestamp = PERIOD_START,
+    days: int = PERIOD_DAYS,
 ) -> pd.Series:
-    """Draw timestamps over the demo period with realistic hour-of-day and weekday patterns."""
-    day_weights = weekday_weights[np.arange(PERIOD_DAYS) % 7]
-    days = rng.choice(PERIOD_DAYS, size=n, p=day_weights / day_weights.sum())
+    """Draw timestamps over ``days`` days from ``start`` (a Monday; the demo period by default) with
+    realistic hour-of-day and weekday patterns."""
+    day_weights = weekday_weights[np.arange(days) % 7]
+    day = rng.choice(days, size=n, p=day_weights / day_weights.sum())
     hours = rng.choice(24, size=n, p=hour_weights / hour_weights.sum())
     seconds = rng.integers(0, 3600, size=n)
-    offsets = pd.to_timedelta(days * 86_400 + hours * 3600 + seconds, unit="s")
-    return pd.Series(PERIOD_START + offsets).astype("datetime64[us]")
+    offsets = pd.to_timedelta(day * 86_400 + hours * 3600 + seconds, unit="s")
+    return pd.Series(start + offsets).astype("datetime64[us]")
 
 
 def round_scores(p: np.ndarray) -> np.ndarray:
@@ -246,8 +257,15 @@ def is_night(ts: pd.Series) -> np.ndarray:
     return (hour <= 4) | (hour >= 23)
 
 
-def fraud_features(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    """Draw plausible transaction features, independently of any label."""
+def fraud_features(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    start: pd.Timestamp = PERIOD_START,
+    days: int = PERIOD_DAYS,
+) -> pd.DataFrame:
+    """Draw plausible transaction features, independently of any label, over ``days`` days from ``start``
+    (the demo period by default)."""
     names = list(SEGMENTS)
     shares = np.array([s.share for s in SEGMENTS.values()])
     seg = rng.choice(names, size=n, p=shares / shares.sum())
@@ -258,7 +276,7 @@ def fraud_features(rng: np.random.Generator, n: int) -> pd.DataFrame:
     online = rng.random(n) < online_share
     return pd.DataFrame(
         {
-            "timestamp": draw_timestamps(rng, n, CARD_HOUR_WEIGHTS, CARD_WEEKDAY_WEIGHTS),
+            "timestamp": draw_timestamps(rng, n, CARD_HOUR_WEIGHTS, CARD_WEEKDAY_WEIGHTS, start=start, days=days),
             "amount": amount,
             "merchant_segment": seg,
             "card_not_present": online.astype(np.int64),
@@ -347,27 +365,51 @@ def fit_fraud_logreg(X: pd.DataFrame, y: np.ndarray) -> Pipeline:
     return model.fit(fraud_model_matrix(X, one_hot=True), y)
 
 
-def make_fraud() -> pd.DataFrame:
-    """Simulate transactions, train both models on the train split, return the scored test split."""
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class FraudModels:
+    """The two fraud models fitted on the train split, and the held-out test split they score."""
+
+    gbm: HistGradientBoostingClassifier
+    logreg: Pipeline
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+
+
+def train_fraud_models() -> FraudModels:
+    """Simulate the demo period's transactions and fit both models on its train split.
+
+    The monitoring set calls this too, so its scores come from exactly the models of the main demo.
+    """
     rng = rng_for(1)
     X = fraud_features(rng, FRAUD_TOTAL_ROWS)
     y = fraud_label(rng, X)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=FRAUD_TEST_ROWS, stratify=y, random_state=SEED)
     gbm = fit_fraud_gbm(X_tr, y_tr, rng)
     logreg = fit_fraud_logreg(X_tr, y_tr)
-    night = is_night(X_te["timestamp"])
-    rule = (X_te["amount"] > RULE_AMOUNT_USD) | (X_te["merchant_segment"].isin(RISKY_NIGHT_SEGMENTS) & night)
-    out = pd.DataFrame(
+    return FraudModels(gbm=gbm, logreg=logreg, X_test=X_te, y_test=y_te)
+
+
+def score_fraud(X: pd.DataFrame, y: np.ndarray | pd.arrays.IntegerArray, models: FraudModels) -> pd.DataFrame:
+    """The written columns for transactions ``X`` with labels ``y``: the rule's decisions and both scores."""
+    night = is_night(X["timestamp"])
+    rule = (X["amount"] > RULE_AMOUNT_USD) | (X["merchant_segment"].isin(RISKY_NIGHT_SEGMENTS) & night)
+    return pd.DataFrame(
         {
-            "timestamp": X_te["timestamp"],
-            "amount": X_te["amount"].astype(np.float64),
-            "merchant_segment": X_te["merchant_segment"].astype(str),
+            "timestamp": X["timestamp"],
+            "amount": X["amount"].astype(np.float64),
+            "merchant_segment": X["merchant_segment"].astype(str),
             "rule_flag": rule.astype(np.int64),
-            "is_fraud": y_te.astype(np.int64),
-            "score_gbm": round_scores(gbm.predict_proba(fraud_model_matrix(X_te, one_hot=False))[:, 1]),
-            "score_logreg": round_scores(logreg.predict_proba(fraud_model_matrix(X_te, one_hot=True))[:, 1]),
-        }
+            "is_fraud": y,
+            "score_gbm": round_scores(models.gbm.predict_proba(fraud_model_matrix(X, one_hot=False))[:, 1]),
+            "score_logreg": round_scores(models.logreg.predict_proba(fraud_model_matrix(X, one_hot=True))[:, 1]),
+        },
+        index=X.index,
     )
+
+
+def make_fraud(models: FraudModels) -> pd.DataFrame:
+    """Return the test split of the demo period scored by both models."""
+    out = score_fraud(models.X_test, models.y_test.astype(np.int64), models)
     out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
     out.insert(0, "transaction_id", [f"T{i:07d}" for i in range(1, len(out) + 1)])
     return out
@@ -562,11 +604,206 @@ def report_tickets(df: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Monitoring the fraud models after the go decision
+# --------------------------------------------------------------------------------------------------
+
+# Twelve weeks straight after the demo period, scored by the demo's own models.
+MONITORING_START = PERIOD_START + pd.Timedelta(days=PERIOD_DAYS)  # Monday 2024-04-29
+MONITORING_WEEKS = 12
+MONITORING_WEEKLY_ROWS = 4_000  # mean of a Poisson draw per week
+# The random stream (1 is the fraud demo's, 2 the tickets'). Streams 3 to 10 all show the planted effects;
+# stream 3's week 5 happens to differ from weeks 1-4 by chance beyond the KS test's 0.01 (p = 0.0009), which
+# would put a drift alert before anything changed, so the demo uses stream 5, whose weeks 1-8 raise none.
+MONITORING_STREAM = 5
+DRIFT_FROM_WEEK = 9
+LABELS_PENDING_WEEKS = 2  # fraud labels (chargebacks) arrive weeks late: the last two weeks have none yet
+APP_SHARE_OF_ONLINE = 0.45  # card-not-present transactions made in the issuer's app; the rest on the web
+# From week DRIFT_FROM_WEEK a partnership with a gaming platform brings its players, paying in the app: small
+# top-ups, many a day, late in the evening, on new accounts. The models read all of that as risk, but the
+# partner screens its players, so their fraud is rare and unrelated to those features. Share of each week's
+# transactions:
+PARTNER_SHARE = {9: 0.14, 10: 0.18, 11: 0.22, 12: 0.26}
+PARTNER_FRAUD_RATE = 0.003
+# fmt: off
+PARTNER_HOUR_WEIGHTS = np.array([
+    6.0, 4.5, 3.0, 2.0, 1.0, 0.5, 0.3, 0.3, 0.5, 0.8, 1.0, 1.2,
+    1.5, 1.5, 1.5, 1.8, 2.2, 3.0, 4.0, 5.0, 6.0, 7.0, 7.5, 7.0,
+])
+# fmt: on
+# From week DRIFT_FROM_WEEK a fraud ring takes over established accounts with stolen credentials and spends
+# in daytime, from the customer's usual device, under the $900 rule: nothing the models learned looks odd.
+TAKEOVER_SEGMENTS = ("online_retail", "electronics", "travel")
+TAKEOVER_AMOUNT_USD = (30.0, 900.0)
+TAKEOVER_RATE = {9: 0.05, 10: 0.06, 11: 0.07, 12: 0.08}  # share of eligible transactions that are takeovers
+MONITORING_SCHEMA = pa.schema(
+    [
+        ("transaction_id", pa.string()),
+        ("timestamp", pa.timestamp("us")),
+        ("week", pa.date32()),
+        ("channel", pa.string()),
+        ("amount", pa.float64()),
+        ("merchant_segment", pa.string()),
+        ("rule_flag", pa.int64()),
+        ("is_fraud", pa.int64()),  # null while the label is pending
+        ("score_gbm", pa.float64()),
+        ("score_logreg", pa.float64()),
+    ]
+)
+MONITORING_THRESHOLD = 0.6  # the score_gbm threshold the report's recall uses
+PSI_BINS = 10
+PSI_FLOOR = 1e-4  # an empty bin's share, so its log stays finite (as metricbridge.drift does)
 
 
-def main() -> None:
-    """Build, write and report both demo sets."""
-    fraud = make_fraud()
+def partner_players(rng: np.random.Generator, n: int, start: pd.Timestamp) -> pd.DataFrame:
+    """The gaming partner's in-app top-ups in the week from ``start``, with fraud_features' columns."""
+    return pd.DataFrame(
+        {
+            "timestamp": draw_timestamps(rng, n, PARTNER_HOUR_WEIGHTS, CARD_WEEKDAY_WEIGHTS, start=start, days=7),
+            "amount": np.maximum(np.round(12.0 * np.exp(0.8 * rng.standard_normal(n)), 2), 1.0),
+            "merchant_segment": np.full(n, "online_gaming"),
+            "card_not_present": np.ones(n, dtype=np.int64),
+            "new_device": (rng.random(n) < 0.07).astype(np.int64),
+            "txn_count_24h": rng.poisson(7.0, size=n),
+            "distance_km": np.round(np.exp(np.log(8.0) + 1.3 * rng.standard_normal(n)), 1),
+            "account_age_days": np.maximum(1, rng.exponential(120.0, size=n).astype(np.int64)),
+        }
+    )
+
+
+def takeover_fraud(rng: np.random.Generator, X: pd.DataFrame, week: int) -> np.ndarray:
+    """The new fraud pattern: 0/1 per row, only from week DRIFT_FROM_WEEK, on ordinary-looking rows.
+
+    Eligible rows are card-not-present daytime purchases in TAKEOVER_SEGMENTS on accounts over a year
+    old, from a known device, for TAKEOVER_AMOUNT_USD: the profile both models score as safe.
+    """
+    low, high = TAKEOVER_AMOUNT_USD
+    eligible = (
+        X["merchant_segment"].isin(TAKEOVER_SEGMENTS).to_numpy()
+        & (X["card_not_present"].to_numpy() == 1)
+        & (X["new_device"].to_numpy() == 0)
+        & ~is_night(X["timestamp"])
+        & (X["account_age_days"].to_numpy() > 365)
+        & (X["amount"].to_numpy() >= low)
+        & (X["amount"].to_numpy() < high)
+    )
+    return (eligible & (rng.random(len(X)) < TAKEOVER_RATE.get(week, 0.0))).astype(np.int64)
+
+
+def make_monitoring(models: FraudModels) -> pd.DataFrame:
+    """Simulate MONITORING_WEEKS weeks of transactions after the demo period, scored by the demo's models.
+
+    Weeks before DRIFT_FROM_WEEK follow the demo's own process; from then on the partner's players join
+    the mix and the takeover pattern appears. The channel is ``pos`` for a card-present transaction and ``app`` or
+    ``web`` for a card-not-present one; the models never see it. Labels of the last LABELS_PENDING_WEEKS
+    weeks are null.
+    """
+    rng = rng_for(MONITORING_STREAM)
+    weeks = []
+    for week in range(1, MONITORING_WEEKS + 1):
+        start = MONITORING_START + pd.Timedelta(weeks=week - 1)
+        n = int(rng.poisson(MONITORING_WEEKLY_ROWS))
+        n_partner = int(rng.binomial(n, PARTNER_SHARE.get(week, 0.0)))
+        regular = fraud_features(rng, n - n_partner, start=start, days=7)
+        partner = partner_players(rng, n_partner, start)
+        X = pd.concat([regular, partner], ignore_index=True)
+        y = np.concatenate(
+            [
+                fraud_label(rng, regular) | takeover_fraud(rng, regular, week),
+                (rng.random(n_partner) < PARTNER_FRAUD_RATE).astype(np.int64),
+            ]
+        )
+        app = np.r_[rng.random(n - n_partner) < APP_SHARE_OF_ONLINE, np.ones(n_partner, dtype=bool)]
+        channel = np.where(X["card_not_present"].to_numpy() == 0, "pos", np.where(app, "app", "web"))
+        labels = pd.array(y, dtype="Int64")
+        if week > MONITORING_WEEKS - LABELS_PENDING_WEEKS:
+            labels[:] = pd.NA
+        scored = score_fraud(X, labels, models)
+        scored.insert(1, "week", start.date())
+        scored.insert(2, "channel", channel)
+        weeks.append(scored)
+    out = pd.concat(weeks, ignore_index=True).sort_values("timestamp", kind="stable").reset_index(drop=True)
+    # Ids continue the demo file's (T0000001 ... T0040000), so the two files never share one.
+    first = FRAUD_TEST_ROWS + 1
+    out.insert(0, "transaction_id", [f"T{i:07d}" for i in range(first, first + len(out))])
+    return out
+
+
+def psi(reference: np.ndarray, window: np.ndarray, bins: int = PSI_BINS) -> float:
+    """Population stability index of ``window``'s scores against ``reference``'s, over the reference's
+    quantiles (bins end at and include their quantile; shares below PSI_FLOOR count as PSI_FLOOR)."""
+    edges = np.unique(np.quantile(reference, np.arange(1, bins) / bins, method="inverted_cdf"))
+    ref = np.bincount(np.searchsorted(edges, reference, side="left"), minlength=len(edges) + 1) / len(reference)
+    win = np.bincount(np.searchsorted(edges, window, side="left"), minlength=len(edges) + 1) / len(window)
+    ref, win = np.maximum(ref, PSI_FLOOR), np.maximum(win, PSI_FLOOR)
+    return float(np.sum((win - ref) * np.log(win / ref)))
+
+
+def monitoring_recall(df: pd.DataFrame) -> float:
+    """Recall of score_gbm at MONITORING_THRESHOLD over the labelled rows of ``df``."""
+    labelled = df[df["is_fraud"].notna()]
+    frauds = labelled["is_fraud"] == 1
+    return float((labelled["score_gbm"][frauds] >= MONITORING_THRESHOLD).mean())
+
+
+def report_monitoring(df: pd.DataFrame) -> None:
+    """Print per week: rows, frauds, prevalence, recall at the threshold and PSI against weeks 1-4; then
+    recall per channel over the labelled weeks."""
+    week_number = {w: i + 1 for i, w in enumerate(sorted(df["week"].unique()))}
+    number = df["week"].map(week_number)
+    reference = df[number <= 4]
+    print(
+        f"fraud_monitoring: {len(df)} rows, {len(week_number)} weeks, "
+        f"{df['timestamp'].min()} .. {df['timestamp'].max()}"
+    )
+    print(f"  {'week':<10}   #  rows  frauds  prevalence  recall@{MONITORING_THRESHOLD}  PSI gbm  PSI logreg")
+    for week, i in week_number.items():
+        rows = df[df["week"] == week]
+        labelled = rows["is_fraud"].notna().all()
+        frauds = f"{int(rows['is_fraud'].sum()):6d}" if labelled else f"{'-':>6}"
+        prevalence = f"{rows['is_fraud'].mean():10.4f}" if labelled else f"{'pending':>10}"
+        recall = f"{monitoring_recall(rows):10.3f}" if labelled else f"{'-':>10}"
+        print(
+            f"  {week}  {i:2d}  {len(rows):4d}  {frauds}  {prevalence}  {recall}  "
+            f"{psi(reference['score_gbm'].to_numpy(), rows['score_gbm'].to_numpy()):7.3f}  "
+            f"{psi(reference['score_logreg'].to_numpy(), rows['score_logreg'].to_numpy()):10.3f}"
+        )
+    before = df[number < DRIFT_FROM_WEEK]
+    after = df[(number >= DRIFT_FROM_WEEK) & df["is_fraud"].notna()]
+    print(
+        f"  recall@{MONITORING_THRESHOLD} weeks 1-{DRIFT_FROM_WEEK - 1}: {monitoring_recall(before):.3f}, "
+        f"weeks {DRIFT_FROM_WEEK}-{MONITORING_WEEKS - LABELS_PENDING_WEEKS}: {monitoring_recall(after):.3f}"
+    )
+    print(f"  per channel, labelled weeks (and weeks 1-{DRIFT_FROM_WEEK - 1}):")
+    for channel in sorted(df["channel"].unique()):
+        rows = df[(df["channel"] == channel) & df["is_fraud"].notna()]
+        early = before[before["channel"] == channel]
+        print(
+            f"    {channel:<4} rows {len(rows):6d}  frauds {int(rows['is_fraud'].sum()):4d}  "
+            f"prevalence {rows['is_fraud'].mean():.4f}  recall@{MONITORING_THRESHOLD} {monitoring_recall(rows):.3f}  "
+            f"({monitoring_recall(early):.3f})"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build, write and report the demo sets the command line asks for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--monitoring",
+        action="store_true",
+        help="build only fraud_monitoring.parquet, leaving the two demo-period files untouched",
+    )
+    args = parser.parse_args(argv)
+    models = train_fraud_models()
+    if args.monitoring:
+        monitoring = make_monitoring(models)
+        path = write_parquet(monitoring, "fraud_monitoring.parquet", MONITORING_SCHEMA)
+        report_monitoring(monitoring)
+        print(f"  wrote {path.name}: {path.stat().st_size / 1024:.0f} KiB")
+        return
+    fraud = make_fraud(models)
     path = write_parquet(fraud, "fraud_transactions.parquet", FRAUD_SCHEMA)
     report_fraud(fraud)
     print(f"  wrote {path.name}: {path.stat().st_size / 1024:.0f} KiB\n")

@@ -84,7 +84,7 @@ def metric_value(page, label: str) -> str:
 def test_the_demo_loads_on_the_home_page(page, server, tmp_path):
     page.goto(server)
     settle(page)
-    page.get_by_text("Loaded: Card fraud review (demo)").wait_for()
+    page.get_by_text("Loaded: Card fraud review (demo)").first.wait_for()  # a rerun may briefly show two
     assert metric_value(page, "Rows") == "40,000"
     page.screenshot(path=tmp_path / "home.png", full_page=True)
 
@@ -151,6 +151,16 @@ def test_the_status_quo_page_draws_its_charts(page, server, tmp_path):
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 3")
     page.get_by_text("stays best while that ratio is between").wait_for()
     page.screenshot(path=tmp_path / "status_quo.png", full_page=True)
+
+
+def test_the_segments_page_names_the_failing_segment_and_draws_its_bars(page, server, tmp_path):
+    page.goto(f"{server}/segments")
+    settle(page)
+    page.get_by_text("merchant segment", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("In the 'jewelry' merchant segment", exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
+    page.screenshot(path=Path("/tmp/segments.png") if os.environ.get("KEEP_SHOTS") else tmp_path / "segments.png",
+                    full_page=True)
 
 
 def test_the_criteria_page_gives_verdicts_and_draws_the_map(page, server, tmp_path):

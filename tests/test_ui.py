@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -437,3 +438,22 @@ def test_a_bug_on_a_page_is_one_line_and_the_session_goes_on(monkeypatch):
     assert any("Support-ticket triage" in s.value for s in at.subheader)  # the data chosen is still loaded
     _open(at, "metrics")
     assert not [e for e in at.error if "internal error" in e.value]
+
+
+def test_segments_page_lists_the_failing_segment_first_as_the_command_line_does(capsys):
+    """The demo split by merchant segment at score_gbm's threshold: the page's first sentence is the core's
+    (and the CLI's) worst segment, and the figure radio redraws without a recount."""
+    from metricbridge.cli import main
+
+    at = _open(_app(), "segments")
+    assert _selectbox(at, "Split the items by").value == "merchant_segment"
+    if any(box.label == "Model" for box in at.selectbox):
+        _selectbox(at, "Model").set_value("score_gbm").run()
+    sentences = [m.value for m in at.markdown if m.value.startswith("- In ")]
+    threshold = _demo().model("score_gbm").threshold
+    assert main(["segments", str(DEMO), "--segment", "merchant_segment", "--score", "score_gbm", "--threshold",
+                 str(threshold), "--scenario", str(SCENARIO), "--criteria", str(CRITERIA), "--json"]) in (0, 1)
+    worst = json.loads(capsys.readouterr().out)["worst"]
+    assert worst is not None and f"'{worst}'" in sentences[0]
+    at.radio(key="segment_figure").set_value("precision").run()
+    assert not at.exception

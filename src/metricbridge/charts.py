@@ -628,6 +628,7 @@ def warm_up(before_each: Callable[[], None] | None = None) -> int:
     # views.feasibility's default grid: 61 points of recall in [0, 1] and of precision in [0.01, 1]
     steps = _grid_step(pd.Series(np.linspace(0.0, 1.0, 61))), _grid_step(pd.Series(np.linspace(0.01, 1.0, 61)))
     builds += [functools.partial(_feasibility_template, *steps, tuple(range(1, k + 1)), True) for k in range(5)]
+    builds += [functools.partial(_segment_template, title) for title in SEGMENT_FIGURES.values()]
     for build in builds:
         if before_each is not None:
             before_each()
@@ -649,3 +650,30 @@ def to_png(chart: Chart, *, scale: float = 2.0) -> bytes:
     import vl_convert
 
     return bytes(vl_convert.vegalite_to_png(chart.to_dict(), scale=scale))
+
+
+SEGMENT_FIGURES = {"recall": "Share of positives caught (recall)",
+                   "precision": "Share of flags that are right (precision)", "flag_rate": "Share of items flagged"}
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _segment_template(title: str) -> Mapping[str, Any]:
+    bars = _named("segments").mark_bar().encode(
+        x=alt.X("value:Q", title=title, scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("segment:N", sort=None, title=None),
+        color=alt.Color("status:N", title="Verdict", scale=alt.Scale(
+            domain=["fail", "uncertain", "pass", "not judged", "too few items"],
+            range=["#d62728", "#ff7f0e", "#2ca02c", "#7f7f7f", "#c7c7c7"])),
+        tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("low:Q", format=".3f"),
+                 alt.Tooltip("high:Q", format=".3f"), alt.Tooltip("status:N")])
+    spread = _named("segments").mark_rule(color="black").encode(x="low:Q", x2="high:Q", y=alt.Y("segment:N", sort=None))
+    return _template(_layer(bars, spread).properties(height=alt.Step(22)))
+
+
+def segment_chart(frame: pd.DataFrame, metric: str, title: str) -> Chart:
+    """One bar per segment (``segment``, ``status``, ``metric`` and its ``_low``/``_high`` interval), in the
+    report's order (failing first), coloured by verdict, with the interval as a line."""
+    data = pd.DataFrame({"segment": frame["segment"].astype(str), "status": frame["status"],
+                         "value": frame[metric], "low": frame.get(f"{metric}_low", frame[metric]),
+                         "high": frame.get(f"{metric}_high", frame[metric])})
+    return Chart(template=_segment_template(title), data={"segments": data})

@@ -33,10 +33,13 @@ from metricbridge.digests import bytes_digest, file_digest
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_threshold
 from metricbridge.export import safe_csv
-from metricbridge.judge import Choice, Resampled, choose, resampled, verdicts
+from metricbridge.judge import Choice, Resampled, choose, decision_columns, resampled, verdicts
 from metricbridge.judge import bands as bands_of
 from metricbridge.loading import FileOverview, inspect_file, load_predictions
+from metricbridge.loading.builders import quote
+from metricbridge.loading.reading import TABLE
 from metricbridge.scenario import Scenario, load_scenario
+from metricbridge.segments import SegmentReport, segment_report
 from metricbridge.sensitivity import CostRatioRange, capacity_value, cost_ratio_range, tornado
 from metricbridge.ui import background
 from metricbridge.uncertainty import (
@@ -542,3 +545,53 @@ def _worklist(path: str, name: str, choices: Choices, model: str, threshold: flo
     options = asdict(choices)
     options["scores"] = [model]
     return safe_csv(load_predictions(path, name=name, **options).flagged(model, threshold))
+
+
+# -- segments ----------------------------------------------------------------------------------------------
+
+MAX_SEGMENTS = 50  # more values than this make no segments a person reads: an id, a score, a timestamp
+
+
+def segment_columns(source: Source, report: EvaluationReport) -> list[str]:
+    """Columns that can split the items into segments: the file's columns that are not label, score, weight
+    or id, not floating-point or time, with at most MAX_SEGMENTS values (so not an id nobody declared)."""
+    data = report.data
+    used = {data.label, *data.scores, data.weight, data.id}
+    candidates = tuple(c for c in data.columns if c not in used and not data.types.get(c, "").startswith(
+        ("DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "DATE", "TIME")))
+    return list(_groupable(source.path, source.name, current_choices(), candidates))
+
+
+@functools.lru_cache(maxsize=16)
+def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
+    if not candidates:
+        return ()
+    predictions = load_predictions(path, name=name, **asdict(choices))
+    sql = ", ".join(f"approx_count_distinct({quote(c)})" for c in candidates)
+    found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
+    return tuple(c for c, values in zip(candidates, found, strict=True) if 1 < int(values) <= MAX_SEGMENTS)
+
+
+@functools.lru_cache(maxsize=16)
+def _segments(path: str, name: str, choices: Choices, model: str, column: str, threshold: float,
+              scenario: Scenario | None, criteria: Criteria | None) -> SegmentReport:
+    options = asdict(choices)
+    options["scores"] = [model]
+    predictions = load_predictions(path, name=name, **options)
+    predictions.require_column(column, "segment")
+    distinct = predictions.table.con.execute(f"SELECT count(DISTINCT {quote(column)}) FROM {TABLE}").fetchone()
+    if distinct is not None and int(distinct[0]) > MAX_SEGMENTS:
+        raise MetricBridgeError(f"{predictions.file}: column {column!r} holds {int(distinct[0]):,} values, more than "
+                                f"{MAX_SEGMENTS} segments: choose a column of groups (a channel, a region).")
+    counts = predictions.counts(model, keys=[column], sums=scenario.value_columns if scenario else (),
+                                decisions=decision_columns(scenario))
+    return segment_report(counts, column, threshold=threshold, criteria=criteria, scenario=scenario,
+                          resamples=RESAMPLES, seed=SEED)
+
+
+def segments(source: Source, report: EvaluationReport, model: str, column: str, threshold: float) -> SegmentReport:
+    """Every segment of ``column`` at the model's threshold, under the current scenario and criteria (counted
+    and judged once per inputs)."""
+    agreement = current_agreement()
+    return _segments(source.path, source.name, current_choices(), model, column, float(threshold),
+                     report.scenario, agreement.current if agreement else None)

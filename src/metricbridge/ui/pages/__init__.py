@@ -14,6 +14,7 @@ from metricbridge.ui.pages import (
     portfolio,
     progress,
     projects,
+    segments,
     stakeholder,
     status_quo,
 )
@@ -36,6 +37,7 @@ PAGES = (
     PageSpec("outcomes", "Outcomes", ":material/payments:", outcomes.render),
     PageSpec("status_quo", "Against today", ":material/compare_arrows:", status_quo.render),
     PageSpec("criteria", "Success criteria", ":material/verified:", criteria.render),
+    PageSpec("segments", "Segments", ":material/splitscreen:", segments.render),
     PageSpec("projects", "Projects and runs", ":material/folder_open:", projects.render),
     PageSpec("progress", "Progress", ":material/trending_up:", progress.render),
     PageSpec("portfolio", "Portfolio", ":material/dashboard:", portfolio.render),

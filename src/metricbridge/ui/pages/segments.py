@@ -1,0 +1,47 @@
+"""Segments: is the model good enough for everyone, not only on average? Failing segments first, in words."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metricbridge import charts
+from metricbridge.errors import MetricBridgeError
+from metricbridge.ui import charting, links, state, widgets
+
+_FIGURES = charts.SEGMENT_FIGURES
+
+
+def render() -> None:
+    st.title("Segments")
+    report = widgets.loaded_report()
+    if report is None:
+        return
+    source = state.current_source()
+    if source is None:
+        return
+    columns = state.segment_columns(source, report)
+    if not columns:
+        st.info("The file has no column of groups (a channel, a region, a merchant type) to split the items by.")
+        return
+    name = widgets.pick_model(report)
+    threshold = state.threshold_for(report, name).value
+    column = st.selectbox("Split the items by", columns, key="segment_column")
+    st.caption(f"At threshold {threshold:.4g}, the one {name} uses on every page (move it on Metrics and "
+               "threshold); a segment with fewer than 100 items or 10 positives is not judged.")
+    st.page_link(links.page("metrics"), label="Metrics and threshold", icon=":material/tune:")
+    try:
+        with st.spinner(f"Counting and judging each value of {column}…"):
+            result = state.segments(source, report, name, column, threshold)
+    except MetricBridgeError as error:
+        st.error(str(error))
+        return
+    if result.warning:
+        st.warning(result.warning)
+    for sentence in result.sentences():
+        st.markdown(f"- {sentence}")
+    figure = st.radio("Figure", list(_FIGURES), format_func=_FIGURES.get, horizontal=True, key="segment_figure")
+    frame = result.to_frame()
+    charting.show(charts.segment_chart(frame, figure, _FIGURES[figure]))
+    with st.expander("The numbers"):
+        shown = ["segment", "status", "rows", "positives", "recall", "precision", "flag_rate"]
+        st.dataframe(frame[[c for c in shown if c in frame.columns]], hide_index=True)
