@@ -401,3 +401,18 @@ def test_monitor_names_times_that_are_not_dates(tmp_path, capsys):
     path.write_text("ts,label,score\n2024-06-03,1,0.9\nlast tuesday,0,0.2\n2024-06-05,,0.4\n")
     assert main(["monitor", str(path), "--time", "ts", "--threshold", "0.5"]) == 2
     assert "row 3: 'last tuesday'" in capsys.readouterr().err
+
+
+def test_monitor_on_the_demo_finds_the_planted_drift_with_the_scenario_and_its_status_quo(capsys):
+    """data/fraud_monitoring.parquet: scores drift from week 9, labels are pending in weeks 11-12; the demo
+    scenario's status quo (the rule's recorded decisions) is judged in every labelled week."""
+    args = ["monitor", str(DATA / "fraud_monitoring.parquet"), "--time", "week", "--score", "score_gbm",
+            "--threshold", "0.6", "--scenario", str(DATA / "scenarios" / "demo_fraud.yaml"),
+            "--criteria", str(DATA / "criteria" / "demo_fraud.yaml"), "--bootstrap", "200", "--json"]
+    assert main(args) == 1
+    result = _strict_json(capsys.readouterr().out)
+    windows = result["windows"]
+    assert len(windows) == 12 and [w["estimated"] for w in windows] == [False] * 10 + [True] * 2
+    assert not any(w["drift"]["drifted"] for w in windows[1:4]) and windows[-1]["drift"]["psi"] > 0.2
+    assert any("scores drifted" in alert for alert in result["alerts"])
+    assert any(v.startswith("caught at least 1.2 x") for v in windows[0]["verdicts"])

@@ -261,6 +261,7 @@ def _monitor(args: argparse.Namespace) -> int:
     import numpy as np
 
     from metricbridge.criteria import load_criteria
+    from metricbridge.judge import decision_columns
     from metricbridge.loading import load_predictions
     from metricbridge.loading.builders import quote
     from metricbridge.monitor import monitor
@@ -278,7 +279,7 @@ def _monitor(args: argparse.Namespace) -> int:
     _check_times(predictions, args.time)
     window_sql = f"CAST(date_trunc('{args.window}', CAST({quote(args.time)} AS TIMESTAMP)) AS DATE)"
     counts = predictions.counts(score, sums=scenario.value_columns if scenario else (),
-                                keys=["window", "labelled"],
+                                keys=["window", "labelled"], decisions=decision_columns(scenario),
                                 key_sql={"window": window_sql, "labelled": predictions.labelled_sql})
     windows, labelled = counts.keys["window"], counts.keys["labelled"] == 1
     # a window is labelled when most of its rows are; its rows still waiting for labels are left out
@@ -327,7 +328,9 @@ def _monitor_table(report: Any) -> str:
         lines.append(f"{w.label:<18} {w.rows:>8,} {'yes' if w.labelled else 'pending':<9} {f['recall']:>7.3f} "
                      f"{f['precision']:>9.3f} {f['flag_rate']:>9.3%} {w.drift.psi:>6.3f}  "
                      + "; ".join(f"{c}: {v}" for c, v in w.verdicts.items()))
-    lines += [f"reference: {report.reference}", *(f"alert: {a}" for a in report.alerts), report.latest()]
+    warned = {w.estimate.warning for w in report.windows if w.estimate is not None and w.estimate.warning}
+    lines += [f"reference: {report.reference}", *(f"warning: {w}" for w in sorted(warned)),
+              *(f"alert: {a}" for a in report.alerts), report.latest()]
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from metricbridge.curve import curve_from_counts
 from metricbridge.drift import DEFAULT_DRIFT_THRESHOLDS, Drift, DriftThresholds, score_drift
 from metricbridge.errors import InputError
 from metricbridge.estimate import Estimate, estimate_window
-from metricbridge.judge import Choice, CriteriaResult, resampled, verdicts
+from metricbridge.judge import Choice, CriteriaResult, decision_columns, resampled, verdicts
 from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.scenario import Scenario
 from metricbridge.uncertainty import build_bootstrap
@@ -124,7 +124,8 @@ def _judged(window: ScoreCounts, criteria: Criteria | None, scenario: Scenario |
             resamples: int, seed: int) -> tuple[CriteriaResult | None, dict[str, str], dict[str, tuple[float, float]]]:
     if criteria is None:
         return None, {}, {}
-    figures = resampled(build_bootstrap(window, resamples=resamples, seed=seed), scenario)
+    boot = build_bootstrap(window, decisions=decision_columns(scenario), resamples=resamples, seed=seed)
+    figures = resampled(boot, scenario)
     result = verdicts(figures, criteria, threshold=threshold, choice=_GIVEN)
     words = {v.criterion.describe(): v.verdict for v in result.verdicts}
     intervals = {name: (float(a), float(b)) for name, (a, b) in result.intervals.items()
