@@ -267,3 +267,23 @@ def test_loading_and_counting_report_progress(tmp_path, suffix):
     assert phrases == [f"reading big.{suffix}", f"checking big.{suffix}", "reading score_gbm", "counting score_gbm"]
     loading = [fraction for fraction, what in heard if "score_gbm" not in what]
     assert loading[0] == 0.0 and loading[-1] == 1.0 and loading == sorted(loading)
+
+
+def test_numbers_with_a_decimal_comma_are_named_as_such(tmp_path):
+    path = tmp_path / "comma.csv"
+    path.write_text("label;score\n1;0,5\n0;0,2\n")
+    with pytest.raises(InputError, match=r"row 2: '0,5'.*decimal comma.*0\.5, not 0,5"):
+        load_predictions(path)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"ab\r\ncdef\rg\nhijkl", (4, 5)),  # CR LF, CR alone and LF each end a line; the last has no break
+    (b"abc\r\r\nx\n", (1, 3)),
+    (b"", None),
+])
+def test_the_longest_line_counts_every_kind_of_line_break(tmp_path, content, expected):
+    from metricbridge.loading.reading import _longest_line
+
+    path = tmp_path / "lines.csv"
+    path.write_bytes(content)
+    assert _longest_line(path) == expected

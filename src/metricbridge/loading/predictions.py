@@ -9,6 +9,7 @@ reports by their spreadsheet row number, with their values, so a user can find a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,10 +78,14 @@ def _not_a_number(table: Table, column: str) -> str:
 def _raise_not_a_number(table: Table, column: str, role: str, count: int) -> None:
     _, shown = _offending(table, _not_a_number(table, column), column, count=count)
     if table.is_numeric(column):
+        bounds = (f" from 0 to {LIMITS.weight:g} (limits.weight)" if role == "weight" else
+                  f" within ±{LIMITS.amount:g} (limits.amount)" if role.startswith("value") else "")
         raise InputError(f"{table.name}: {role} column {column!r} holds infinite values ({shown}). Replace "
-                         "them with finite numbers and upload again.")
+                         f"them with finite numbers{bounds} and upload again.")
+    comma = (" They look like numbers written with a decimal comma: export the file with a decimal point (0.5, "
+             "not 0,5).") if re.search(r"row \d+: '-?\d*,\d+'", shown) else ""
     raise InputError(f"{table.name}: {role} column {column!r} holds text where a number is expected "
-                     f"({shown}). Fix or remove those rows and upload again.")
+                     f"({shown}). Fix or remove those rows and upload again.{comma}")
 
 
 def _check_numbers(table: Table, column: str, role: str) -> None:
@@ -199,8 +204,10 @@ class Predictions:
         self.require_column(column, role)
         _check_numbers(self.table, column, role)
         count, shown = _offending(self.table, _is_missing(column), column, self.where)
-        if count:
-            raise InputError(_missing_message(self.table, column, role, count, shown))
+        if count:  # --drop-missing drops rows missing a label, score or weight, not an amount: not offered here
+            raise InputError(
+                f"{self.file}: {role} column {column!r} is empty in {count} row{'s' if count > 1 else ''} ({shown}). "
+                "Fill them in (0 for an item worth nothing) or remove those rows, and upload again.")
         count, shown = _offending(self.table, f"abs({_number(column)}) > {LIMITS.amount!r}", column, self.where)
         if count:
             raise InputError(

@@ -41,6 +41,8 @@ TABLE = "rows"
 ROW_COLUMN = "__metricbridge_row"  # the reserved name of the row numbers, when a column hides DuckDB's rowid
 NULL_STRINGS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SNIFF_BYTES = 64 * 1024
+_DUCKDB_LINE_BYTES = 2 * 1024 * 1024  # the longest line DuckDB's CSV reader reads by default (max_line_size)
+_WIDE_ROWS_CHARS = 1 << 20  # the start of a file whose rows are counted before DuckDB sniffs it
 _TRANSCODE_CHARS = 1 << 20  # characters per step of a transcoding
 _NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|"
                       r"UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$")
@@ -192,6 +194,32 @@ def _transcoded(source: Path, codec: str, temporaries: list[Path], *, newlines: 
     return Path(name)
 
 
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _undecodable_at(source: Path, codec: str) -> tuple[int, int]:
+    """(line, byte offset) of the first bytes of ``source`` that ``codec`` cannot decode, found again step by step
+    (only on the way to refusing the file: the transcoding's error says where in its step, not in the file)."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    line, offset, last = 1, 0, ""
+    with source.open("rb") as raw:
+        while True:
+            chunk = raw.read(_TRANSCODE_CHARS)
+            buffered, flag = decoder.getstate()
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                before = codecs.getincrementaldecoder(codec)("strict")
+                before.setstate((b"", flag))  # as the decoder stood before this step, its buffered bytes re-read
+                text = before.decode(error.object[:error.start])
+                return line + _line_breaks(last + text) - _line_breaks(last), offset - len(buffered) + error.start
+            if not chunk:
+                return line, offset
+            line += _line_breaks(last + text) - _line_breaks(last)  # a CR LF split by the step counts once
+            last, offset = text[-1:] or last, offset + len(chunk)
+
+
 def _text_of(path: Path, head: bytes, file: str, temporaries: list[Path], *, whole_file: bool) -> _Text:
     """How to read ``path`` as UTF-8: which encoding it is in and, when not UTF-8, a transcoded copy."""
     wide = _wide_encoding(head)
@@ -201,8 +229,10 @@ def _text_of(path: Path, head: bytes, file: str, temporaries: list[Path], *, who
             return _Text(path=_transcoded(path, codec, temporaries, newlines=False), codec=codec, said=said)
         except UnicodeDecodeError as error:
             name = said.split(" ")[0]
-            raise InputError(f"{file}: is {name} text, but holds bytes that are not {name} ({error.reason}, byte "
-                             f"{error.start:,} of a step): save it again as CSV (UTF-8) and upload again.") from error
+            line, offset = _undecodable_at(path, codec)
+            raise InputError(f"{file}: is {name} text, but line {line:,} holds bytes that are not {name} "
+                             f"({error.reason}, at byte {offset:,} of the file): save it again as CSV (UTF-8) and "
+                             "upload again.") from error
     if _looks_binary(head):
         raise InputError(f"{file}: is not a table: it holds {_kind_of_binary(head)}.")
     bad = _first_non_utf8(head, whole_file=whole_file)
@@ -262,12 +292,17 @@ def _check_names(names: Sequence[str], file: str, *, csv_header: bool) -> None:
         key = _name_key(name, csv_header=csv_header)
         if key in keys:
             first, other = keys[key]
-            how = "only in upper and lower case" if other.strip() == name.strip() or not csv_header else (
-                "only in upper and lower case or in spaces at their ends")
+            case = "SQL compares column names without regard to case"
+            if csv_header and other.strip() == name.strip():
+                how, why = "only in spaces at their ends", "the header's names are read without them"
+            elif not csv_header or (other == other.strip() and name == name.strip()):
+                how, why = "only in upper and lower case", case
+            else:
+                how, why = "only in upper and lower case and in spaces at their ends", (
+                    f"{case}, and the header's names are read without those spaces")
             raise InputError(
                 f"{file}: columns {first} ({other!r}) and {position} ({name!r}) have names that differ {how}, "
-                "which metricbridge cannot tell apart (SQL compares column names without regard to case). "
-                f"Rename one of them {where} and upload again.")
+                f"which metricbridge cannot tell apart ({why}). Rename one of them {where} and upload again.")
         keys[key] = (position, name)
     if csv_header and all(re.fullmatch(r"\s*-?[\d.]+([eE][-+]?\d+)?\s*", name) for name in names):
         raise InputError(
@@ -391,12 +426,66 @@ def _raise_ragged(path: Path, file: str, dialect: _Dialect, expected: int) -> No
         try:
             for row_number, cells in enumerate(dialect.reader(handle), start=1):
                 if cells and len(cells) != expected:
+                    quotes = ", and put a value that holds a quote (\") in quotes, each of its quotes doubled" if any(
+                        '"' in cell for cell in cells) else ""
                     raise InputError(
-                        f"{file}: row {row_number} has {len(cells)} cells ({dialect.delimiter.join(cells)[:60]!r}) "
-                        f"but the header names {expected} columns. Make every row hold one value per column "
-                        f"(quote values that contain {dialect.delimiter!r}) and upload again.")
+                        f"{file}: row {row_number} has {len(cells):,} cells ({dialect.delimiter.join(cells)[:60]!r}) "
+                        f"but the header names {expected:,} columns. Make every row hold one value per column "
+                        f"(quote values that contain {dialect.delimiter!r}{quotes}) and upload again.")
         except csv.Error:
             return  # DuckDB's reader says what is wrong, below
+
+
+def _guessed_header(path: Path) -> tuple[_Dialect, list[str]]:
+    """The first line's names under the common separator that splits it most (quotes "), guessed without DuckDB's
+    sniffer: for the checks that must not wait for it (a header of 100,000 names takes it seconds) or that it gave
+    up on."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline(LIMITS.line_bytes)
+    best = (_Dialect(delimiter=",", quote='"', escape=""), [first])
+    with _field_limit():
+        for delimiter in (",", ";", "\t", "|"):
+            dialect = _Dialect(delimiter=delimiter, quote='"', escape="")
+            try:
+                names = next(dialect.reader(iter([first])), [])
+            except csv.Error:
+                continue
+            if len(names) > len(best[1]):
+                best = (dialect, names)
+    return best
+
+
+def _refuse_wide_rows(path: Path, file: str) -> None:
+    """A header, or a row of the first MiB, with more cells than ``limits.columns`` is refused before DuckDB's
+    sniffer, which takes seconds over a row of 100,000s of cells (the separator is the header's)."""
+    dialect, names = _guessed_header(path)
+    if len(names) > LIMITS.columns:
+        _check_names(names, file, csv_header=True)
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        text = handle.read(_WIDE_ROWS_CHARS)
+    with _field_limit():
+        try:
+            reader = dialect.reader(iter(_LINE.findall(text)))
+            for row_number, cells in enumerate(reader, start=1):
+                if len(cells) > LIMITS.columns:
+                    cut = len(text) == _WIDE_ROWS_CHARS and next(reader, None) is None  # the row goes on
+                    raise InputError(f"{file}: " + beyond(
+                        f"the number of cells in row {row_number}", f"{'at least ' if cut else ''}{len(cells):,}",
+                        f"{LIMITS.columns:,} (limits.columns)", f"the header names {len(names):,} columns; make "
+                        f"every row hold one value per column (quote values that contain {dialect.delimiter!r}) and "
+                        "upload again."))
+        except csv.Error:
+            return  # DuckDB's reader says what is wrong
+
+
+def _raise_ragged_by_header(path: Path, file: str) -> None:
+    """When DuckDB's sniffer gave up, or read the file as one column whose name holds a common separator, it is
+    mostly that some row has more or fewer cells than the header (a formula such as =HYPERLINK("a","b") left
+    unquoted, a value holding the separator): find that row under the header's separator, and say so."""
+    dialect, names = _guessed_header(path)
+    if len(names) > 1:
+        _check_names(names, file, csv_header=True)
+        _raise_ragged(path, file, dialect, len(names))
 
 
 def _line_too_long(error: BaseException) -> bool:
@@ -478,6 +567,8 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, text: _Text, file: str, max_l
     _check_names(names, file, csv_header=True)
     if n_columns != len(names):
         _raise_ragged(text.path, file, dialect, len(names))
+    if len(names) == 1:
+        _raise_ragged_by_header(text.path, file)
     last_error: duckdb.Error | None = None
     for whole_file in (False, True):  # a type error past the sniffed sample: sniff the whole file
         try:
@@ -497,36 +588,90 @@ def _read_utf8_csv(con: duckdb.DuckDBPyConnection, text: _Text, file: str, max_l
 
 
 def _longest_line(path: Path) -> tuple[int, int] | None:
-    """(number, length in bytes) of the file's longest physical line, read in 16 MiB steps (only on the way to
-    refusing a file: DuckDB's error names the line where its reading started, not the long one)."""
+    """(number, length in bytes without its line break) of the file's longest line, each CR LF, LF or CR alone
+    ending one, read in 16 MiB steps with numpy; None for an empty file."""
     import numpy as np
 
-    longest, line, start, offset = (0, 0), 1, 0, 0
+    longest, line, start, offset, carry = (0, 0), 1, 0, 0, b""
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 24):
-            breaks = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset
-            ends = np.r_[start, breaks + 1]
-            lengths = np.diff(ends)
+        while True:
+            chunk = handle.read(1 << 24)
+            data, carry = carry + chunk, b""
+            if not data:
+                break
+            if chunk and data.endswith(b"\r"):  # whether this CR ends a line or starts a CR LF is in the next step
+                data, carry = data[:-1], b"\r"
+            codes = np.frombuffer(data, dtype=np.uint8)
+            feed, cr = codes == 10, codes == 13
+            cr[:-1] &= ~feed[1:]  # a CR followed by LF is the first half of one line break
+            breaks = np.flatnonzero(feed | cr)  # the last byte of each line break
+            after_cr = np.r_[False, codes[:-1] == 13]
+            widths = 1 + (feed[breaks] & after_cr[breaks])  # CR LF is two bytes
+            ends = breaks + offset
+            starts = np.r_[start, ends[:-1] + 1]
+            lengths = ends - widths + 1 - starts
             if len(lengths) and int(lengths.max()) > longest[1]:
                 index = int(lengths.argmax())
                 longest = (line + index, int(lengths[index]))
-            line, start, offset = line + len(breaks), int(ends[-1]), offset + len(chunk)
-        if offset - start > longest[1]:
-            longest = (line, offset - start)
+            if len(ends):
+                line, start = line + len(ends), int(ends[-1]) + 1
+            offset += len(data)
+    if offset - start > longest[1]:
+        longest = (line, offset - start)
     return longest if longest[1] else None
 
 
-def _line_limit_message(file: str, error: str, longest: tuple[int, int] | None = None) -> str:
-    line = re.search(r"CSV Error on Line: (\d+)", error)
+def _long_line(path: Path) -> tuple[int, int] | None:
+    """The longest line (as :func:`_longest_line`) when one may be longer than DuckDB reads by default or than
+    ``limits.line_bytes``, else None. Such a line holds an aligned stretch of half that many bytes without a line
+    break, which is cheap to look for: most files cost one read of their bytes, and DuckDB, which takes seconds per
+    MB to refuse a long line, reads a long line with a buffer that fits it and never sees one beyond the limit."""
+    step = max(min(LIMITS.line_bytes, _DUCKDB_LINE_BYTES) // 2, 1)
+    with path.open("rb") as handle:
+        while len(chunk := handle.read(step)) == step:
+            if b"\n" not in chunk and b"\r" not in chunk:
+                return _longest_line(path)
+    return None
+
+
+def _long_record(path: Path) -> tuple[int, int] | None:
+    """(line where it starts, how many characters it has at least) of the first row longer than
+    ``limits.line_bytes``, read with the csv module: a row of short lines that a quoted value runs over (a quote
+    left open). The separator is the header's most common one."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle, _field_limit():
+        first = handle.readline()
+        delimiter = max((",", ";", "\t", "|"), key=first.count)
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter, quotechar='"')
+        before = 0
+        try:
+            for cells in reader:
+                size = sum(map(len, cells)) + len(cells) - 1
+                if size > LIMITS.line_bytes:  # characters: at least as many bytes
+                    return before + 1, size
+                before = reader.line_num
+        except csv.Error:  # a value beyond the csv module's limit, itself at least limits.line_bytes
+            return before + 1, csv.field_size_limit() + 1
+    return None
+
+
+def _line_limit_message(file: str, error: str, longest: tuple[int, int] | None = None,
+                        record: tuple[int, int] | None = None) -> str:
+    """The message of a line beyond ``limits.line_bytes``: the longest line when it is beyond the limit (its
+    number is certain), else the row a quoted value runs over, else DuckDB's size (its line number is where its
+    reading started, not the long line: not said)."""
     size = re.search(r"Actual Size:\s*(\d+)", error)
-    what = f"line {line.group(1)}" if line else "a line"
-    value = f"{int(size.group(1)):,} bytes long" if size else f"longer than {LIMITS.line_bytes:,} bytes"
-    if longest is not None and longest[1] > LIMITS.line_bytes:  # a physical line: its number is certain
+    what, value = "a line", f"{int(size.group(1)):,} bytes long" if size else f"longer than {LIMITS.line_bytes:,} bytes"
+    fix = ("a line holds one item's values; shorten or remove its long cell (a text or an embedded document), or "
+           "check that its quotes are closed, then upload again.")
+    if longest is not None and longest[1] > LIMITS.line_bytes:
         what, value = f"line {longest[0]:,}", f"{longest[1]:,} bytes long"
-    return f"{file}: " + beyond(
-        what, value, f"{LIMITS.line_bytes:,} bytes (limits.line_bytes)",
-        "a line holds one item's values; shorten or remove its long cell (a text or an embedded document), or "
-        "check that its quotes are closed, then upload again.")
+    elif record is not None:
+        what = f"the row that starts on line {record[0]:,} (a value in quotes runs over several lines)"
+        value = f"at least {record[1]:,} bytes long"
+        fix = ("check that the quote that opens the value is closed (an open quote takes in the lines after it), "
+               "or shorten the value, then upload again.")
+    return f"{file}: " + beyond(what, value, f"{LIMITS.line_bytes:,} bytes (limits.line_bytes)", fix)
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes, whole_head: bool,
@@ -538,7 +683,11 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
         with text.path.open("rb") as handle:
             if not handle.read(_SNIFF_BYTES).strip(b" \t\r\n"):
                 raise InputError(f"{file}: the file is empty. Export the predictions again, with a header row.")
-    max_line: int | None = None
+    longest = _long_line(text.path)
+    if longest is not None and longest[1] > LIMITS.line_bytes:
+        raise InputError(_line_limit_message(file, "", longest))
+    max_line: int | None = None if longest is None else LIMITS.line_bytes
+    _refuse_wide_rows(text.path, file)
     for _ in range(6):  # each retry changes one thing, once
         try:
             names = _read_utf8_csv(con, text, file, max_line, progress, what)
@@ -550,7 +699,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
                                  newlines=text.newlines)
         except _LineTooLong as error:
             if max_line:
-                raise InputError(_line_limit_message(file, str(error), _longest_line(text.path))) from None
+                longest = _longest_line(text.path)
+                record = _long_record(text.path) if longest is None or longest[1] <= LIMITS.line_bytes else None
+                raise InputError(_line_limit_message(file, str(error), longest, record)) from None
             max_line = LIMITS.line_bytes
         except _Unsniffable as error:
             if max_line is None:
@@ -558,6 +709,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, file: str, head: bytes
             elif not text.newlines and b"\r" in head:
                 text = _with_line_feeds(path, text, temporaries)
             else:
+                _raise_ragged_by_header(text.path, file)
                 detail = next((part.strip() for part in str(error).splitlines()[1:2] if part.strip()), "")
                 raise InputError(
                     f"{file}: cannot be read as a CSV table: the reader cannot tell how its values are separated"
@@ -596,7 +748,8 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path, file: str, progres
         _check_names(names, file, csv_header=False)
         _run(con, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM read_parquet({literal})", progress, what)
     except duckdb.Error as error:
-        raise InputError(f"{file}: is not a readable Parquet file ({str(error).splitlines()[0][:300]}). "
+        detail = str(error).splitlines()[0].replace(str(path), file.strip("'"))  # an upload's name, not its copy's
+        raise InputError(f"{file}: is not a readable Parquet file ({detail[:300]}). "
                          "Write it again with pandas.DataFrame.to_parquet or pyarrow.") from error
     return names
 
@@ -684,8 +837,8 @@ def read_table(path: str | Path, *, name: str | None = None, progress: Progress 
     _check_cells(table)
     n_rows = int((con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() or (0,))[0])
     if n_rows == 0:
-        raise InputError(f"{file}: has a header ({', '.join(columns[:6])}) but no data rows. Export the "
-                         "predictions with their rows.")
+        shown = ", ".join(column if len(column) <= 60 else f"{column[:60]}..." for column in columns[:6])
+        raise InputError(f"{file}: has a header ({shown}) but no data rows. Export the predictions with their rows.")
     if progress:
         progress(1.0, what)
     return Table(name=file, con=con, columns=columns, types=table.types, n_rows=n_rows, format=file_format,
