@@ -163,6 +163,18 @@ def test_the_segments_page_names_the_failing_segment_and_draws_its_bars(page, se
                     full_page=True)
 
 
+def test_the_monitoring_page_says_the_latest_week_and_draws_criteria_and_drift(page, server, tmp_path):
+    page.goto(f"{server}/monitoring?demo=monitoring&model=score_gbm&threshold=0.6")
+    settle(page)
+    page.get_by_text("Week 2024-07-15: recall estimated", exact=False).first.wait_for(timeout=90_000)
+    page.get_by_text("turned from pass to", exact=False).first.wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 2")
+    page.wait_for_timeout(500)  # the charts' marks draw after their frames
+    assert page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").count() >= 2
+    page.screenshot(path=Path("/tmp/monitoring.png") if os.environ.get("KEEP_SHOTS") else tmp_path / "monitoring.png",
+                    full_page=True)
+
+
 def test_the_criteria_page_gives_verdicts_and_draws_the_map(page, server, tmp_path):
     result = demo_report().verdicts["score_gbm"]
     page.goto(f"{server}/criteria")

@@ -350,7 +350,7 @@ def test_after_warming_up_the_pages_charts_build_no_template(fraud_report):
     charts.warm_up()
     functions = [getattr(charts, name) for name in dir(charts) if name.endswith("_template")
                  and hasattr(getattr(charts, name), "cache_info") and name != "_comparison_template"]
-    assert len(functions) == 12  # every cached template but the comparison's
+    assert len(functions) == 14  # every cached template but the comparison's
     sizes = {f.__name__: f.cache_info().currsize for f in functions}
     judged = fraud_report.with_criteria(load_criteria(DATA / "criteria" / "demo_fraud.yaml"))
     _every_chart(judged, 0.37)

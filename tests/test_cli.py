@@ -260,7 +260,7 @@ def test_a_crash_exits_3_with_one_line_and_the_traceback_kept(tmp_path, capsys, 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug in the counting")
 
-    monkeypatch.setattr(metricbridge.evaluate, "evaluate_file", broken)
+    monkeypatch.setattr(metricbridge.evaluate, "evaluate_predictions", broken)
     monkeypatch.delenv("METRICBRIDGE_DEBUG", raising=False)
     code = main(["evaluate", str(DATA / "fraud_transactions.parquet")])
     err = capsys.readouterr().err
@@ -416,3 +416,26 @@ def test_monitor_on_the_demo_finds_the_planted_drift_with_the_scenario_and_its_s
     assert not any(w["drift"]["drifted"] for w in windows[1:4]) and windows[-1]["drift"]["psi"] > 0.2
     assert any("scores drifted" in alert for alert in result["alerts"])
     assert any(v.startswith("caught at least 1.2 x") for v in windows[0]["verdicts"])
+
+
+def test_monitor_compares_with_a_saved_run_as_with_its_file(tmp_path, capsys):
+    """--reference RUN: the run's stored rows are the reference (the same drift as naming its file) and its
+    decided threshold is the agreed one when --threshold is not given."""
+    from metricbridge.store import Store
+
+    db, test_set = tmp_path / "p.duckdb", DATA / "fraud_transactions.parquet"
+    assert main(["evaluate", str(test_set), "--score", "score_gbm", "--threshold", "0.55", "--save", "--project",
+                 "fraud", "--db", str(db)]) == 0
+    capsys.readouterr()
+    run_id = Store(db).runs("fraud")[0].id
+    live = ["monitor", str(DATA / "fraud_monitoring.parquet"), "--time", "week", "--score", "score_gbm", "--json"]
+    assert main([*live, "--reference", run_id[:10], "--db", str(db)]) == 1
+    by_run = _strict_json(capsys.readouterr().out)
+    main([*live, "--reference", str(test_set), "--threshold", "0.55"])
+    by_file = _strict_json(capsys.readouterr().out)
+    assert by_run["threshold"] == 0.55 == by_file["threshold"]
+    assert [w["drift"]["psi"] for w in by_run["windows"]] == [w["drift"]["psi"] for w in by_file["windows"]]
+    assert main([*live, "--reference", "no-such-run", "--db", str(db)]) == 2
+    assert "neither a file nor a saved run" in capsys.readouterr().err
+    assert main(live) == 2
+    assert "needs the agreed threshold" in capsys.readouterr().err

@@ -7,6 +7,7 @@ hand, and compared with the thresholds the README states; nothing is copied from
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,42 @@ def test_the_demo_scenario_evaluates_the_labelled_weeks(monitoring):
     assert report.data.rows == int(monitoring["is_fraud"].notna().sum())
     assert [model.name for model in report.models] == ["score_gbm", "score_logreg"]
     assert [result.entry.name for result in report.status_quo] == ["Amount rule", "Do nothing"]
+
+
+def test_the_pending_weeks_estimates_are_flagged_as_unreliable(monitoring, capsys):
+    """Weeks 11-12 are estimated from score_gbm's scores, which are over-confident on the reference and far
+    more so in weeks 9-10 (the partner's high scores, the unseen fraud ring): the CLI's JSON flags both
+    estimates, naming weeks 9 and 10 with their own figures, which are recomputed here from the file."""
+    from metricbridge.cli import main
+
+    args = ["monitor", str(MONITORING), "--time", "week", "--score", "score_gbm", "--threshold", str(THRESHOLD),
+            "--scenario", str(DATA / "scenarios" / "demo_fraud.yaml"),
+            "--criteria", str(DATA / "criteria" / "demo_fraud.yaml"), "--bootstrap", "200", "--json"]
+    assert main(args) == 1
+    windows = json.loads(capsys.readouterr().out)["windows"]
+    pending = [w for w in windows if w["estimated"]]
+    assert [w["window"] for w in pending] == ["Week 2024-07-08", "Week 2024-07-15"]
+    realised = recall_at_threshold(weeks(monitoring, 9, 10))
+    for window in pending:
+        assert window["estimate_reliable"] is False
+        assert window["verdicts"] == {"recall at least 0.5": "estimated uncertain"}  # neither pass nor fail
+        low, _ = window["intervals"]["recall"]
+        assert realised < low - 0.2  # what the labelled weeks 9-10 realised lies far below the estimate
+        reference = window["calibration"]["reference"]
+        assert reference["verdict"] == "poor" and reference["misplaced_share"] > 5 * reference["tolerance"]
+        assert reference["observed_positives"] == weeks(monitoring, 1, 4)["is_fraud"].sum()
+        recent = window["calibration"]["recent"]
+        assert list(recent) == ["Week 2024-06-24", "Week 2024-07-01"]
+        for number, (name, check) in zip((9, 10), recent.items(), strict=True):
+            rows = weeks(monitoring, number, number)
+            flagged = rows[rows["score_gbm"] >= THRESHOLD]
+            assert check["verdict"] == "poor" and check["misplaced_share"] > 0.5, name
+            assert check["expected_positives"] == pytest.approx(rows["score_gbm"].sum(), rel=1e-9)
+            assert check["observed_positives"] == rows["is_fraud"].sum()
+            assert check["flagged_expected"] == pytest.approx(flagged["score_gbm"].sum(), rel=1e-9)
+            assert check["flagged_observed"] == flagged["is_fraud"].sum()
+            predicted = flagged["score_gbm"].sum() / rows["score_gbm"].sum()
+            assert predicted - recall_at_threshold(rows) > 0.2  # the estimate's own error on that week
+            assert f"poorly calibrated on the recent labelled window {name}" in window["estimate_warning"]
+            assert (f"recall there would have been {predicted:.2f} where it was {recall_at_threshold(rows):.2f}"
+                    in window["estimate_warning"])

@@ -457,3 +457,60 @@ def test_segments_page_lists_the_failing_segment_first_as_the_command_line_does(
     assert worst is not None and f"'{worst}'" in sentences[0]
     at.radio(key="segment_figure").set_value("precision").run()
     assert not at.exception
+
+
+MONITORING = ROOT / "data" / "fraud_monitoring.parquet"
+
+
+def _monitoring_demo() -> AppTest:
+    """The app on the monitoring demo, score_gbm at threshold 0.6 (as a shared link opens it)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"demo": "monitoring", "model": "score_gbm", "threshold": "0.6"})
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_monitoring_page_finds_what_the_demo_plants_and_says_what_the_command_line_says(capsys):
+    """Weeks 9 and 10 fail recall after passing, their scores drift, weeks 11 and 12 are estimates: the page's
+    sentence and alerts are the CLI's, window for window."""
+    from metricbridge.cli import main
+
+    at = _open(_monitoring_demo(), "monitoring")
+    time = _selectbox(at, "Time column").value
+    assert time in ("timestamp", "week")  # the demo has both: weeks of either are the same
+    assert main(["monitor", str(MONITORING), "--time", time, "--window", "week", "--threshold", "0.6", "--score",
+                 "score_gbm", "--scenario", str(SCENARIO), "--criteria", str(CRITERIA), "--json"]) == 1
+    expected = json.loads(capsys.readouterr().out)
+    boxes = [*at.error, *at.warning, *at.success]
+    assert any(box.value == expected["latest"] for box in boxes)
+    assert expected["latest"].startswith("Week 2024-07-15") and "labels pending" in expected["latest"]
+    alerts = next(w.value for w in at.warning if "alerts**" in w.value)
+    assert [line.removeprefix("- ") for line in alerts.splitlines()[1:]] == expected["alerts"]
+    windows = expected["windows"]
+    assert [w["estimated"] for w in windows] == [False] * 10 + [True] * 2
+    recall = [w["verdicts"]["recall at least 0.5"] for w in windows]
+    assert recall[0] == "pass" and recall[9] == "fail"  # falling recall after week 8
+    drifted = [w["drift"]["drifted"] for w in windows]
+    assert not any(drifted[:8]) and all(drifted[9:])  # scores drift in the last weeks
+    table = at.dataframe[0].value
+    assert list(table["window"]) == [w["window"] for w in windows]
+    assert list(table["labels"]).count("pending (estimated)") == 2
+
+
+def test_monitoring_drift_thresholds_rejudge_without_a_new_bootstrap():
+    """Raising the PSI limit and switching the KS rule off leaves fewer drifted windows, at once."""
+    at = _open(_monitoring_demo(), "monitoring")
+    before = at.dataframe[0].value["drifted"].sum()
+    at.number_input(key="drift_psi").set_value(1.0)
+    at.number_input(key="drift_ks").set_value(0.0).run()
+    assert not at.exception
+    after = at.dataframe[0].value["drifted"].sum()
+    assert before >= 2 and after == 0
+
+
+def test_segments_page_finds_the_channel_the_monitoring_demo_serves_worse():
+    at = _open(_monitoring_demo(), "segments")
+    _selectbox(at, "Split the items by").set_value("channel").run()
+    sentences = [m.value for m in at.markdown if m.value.startswith("- In ")]
+    assert sentences and "'pos'" in sentences[0]

@@ -33,7 +33,8 @@ __all__ = [
     "Chart", "curves_frame", "operating_points", "roc_chart", "pr_chart", "metrics_chart", "calibration_chart",
     "calibration_frame", "outcomes_chart", "breakdown_chart", "comparison_chart", "break_even_chart",
     "tornado_chart", "feasibility_chart", "progress_chart", "icon_array_chart", "to_svg", "to_png",
-    "MAX_CURVE_POINTS", "METRIC_LABELS", "DEFAULT_METRICS", "ICON_COLORS",
+    "MAX_CURVE_POINTS", "METRIC_LABELS", "DEFAULT_METRICS", "ICON_COLORS", "monitor_frame", "monitor_chart",
+    "drift_frame", "drift_chart",
 ]
 
 MAX_CURVE_POINTS = 500
@@ -629,6 +630,7 @@ def warm_up(before_each: Callable[[], None] | None = None) -> int:
     steps = _grid_step(pd.Series(np.linspace(0.0, 1.0, 61))), _grid_step(pd.Series(np.linspace(0.01, 1.0, 61)))
     builds += [functools.partial(_feasibility_template, *steps, tuple(range(1, k + 1)), True) for k in range(5)]
     builds += [functools.partial(_segment_template, title) for title in SEGMENT_FIGURES.values()]
+    builds += [functools.partial(_monitor_template, 640), functools.partial(_drift_template, 640)]
     for build in builds:
         if before_each is not None:
             before_each()
@@ -662,8 +664,8 @@ def _segment_template(title: str) -> Mapping[str, Any]:
         x=alt.X("value:Q", title=title, scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("segment:N", sort=None, title=None),
         color=alt.Color("status:N", title="Verdict", scale=alt.Scale(
-            domain=["fail", "uncertain", "pass", "not judged", "too few items"],
-            range=["#d62728", "#ff7f0e", "#2ca02c", "#7f7f7f", "#c7c7c7"])),
+            domain=["fail", "uncertain", "pass", "not judged", "too few items", "judging"],
+            range=["#d62728", "#ff7f0e", "#2ca02c", "#7f7f7f", "#c7c7c7", "#9ecae1"])),
         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("low:Q", format=".3f"),
                  alt.Tooltip("high:Q", format=".3f"), alt.Tooltip("status:N")])
     spread = _named("segments").mark_rule(color="black").encode(x="low:Q", x2="high:Q", y=alt.Y("segment:N", sort=None))
@@ -677,3 +679,109 @@ def segment_chart(frame: pd.DataFrame, metric: str, title: str) -> Chart:
                          "value": frame[metric], "low": frame.get(f"{metric}_low", frame[metric]),
                          "high": frame.get(f"{metric}_high", frame[metric])})
     return Chart(template=_segment_template(title), data={"segments": data})
+
+
+# -- monitoring --------------------------------------------------------------------------------------------
+
+_VERDICT_COLORS = alt.Scale(domain=["fail", "uncertain", "pass", "no target"],
+                            range=["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4"])
+_BASIC_FIGURES = ("recall", "precision", "flag_rate")  # drawn when there are no criteria
+
+
+def _window_end(starts: list[Any]) -> list[Any]:
+    """Each window's end: the next window's start, the last one as long as the one before it (or a day)."""
+    stamps = pd.to_datetime(pd.Series(starts))
+    step = stamps.diff().iloc[-1] if len(stamps) > 1 else pd.Timedelta(days=1)
+    return [*stamps.iloc[1:], stamps.iloc[-1] + step] if len(stamps) else []
+
+
+def monitor_frame(report: Any) -> pd.DataFrame:
+    """One row per window and criterion of a ``MonitorReport`` (its ``recall``, ``precision`` and
+    ``flag_rate`` when there are no criteria): ``start``/``end`` of the window, ``window`` (its name),
+    ``criterion`` (in words), ``value``, ``low``/``high`` (the interval), ``target``, ``verdict`` (pass,
+    uncertain, fail; "no target" without criteria), ``estimated`` (labels pending: figures from the scores) and
+    ``order`` (the criterion's place in the agreement)."""
+    columns = ["start", "end", "window", "criterion", "value", "low", "high", "target", "verdict", "estimated"]
+    if not report.windows:
+        return pd.DataFrame(columns=[*columns, "order"])
+    ends = _window_end([w.window for w in report.windows])
+    criteria = report.criteria.criteria if report.criteria is not None else ()
+    rows = []
+    for window, end in zip(report.windows, ends, strict=True):
+        verdicts = window.result.verdicts if window.result else ()
+        judged = {v.criterion.describe(): (v.value, v.target) for v in verdicts}
+        wanted = [(c.describe(), c.metric, c.bound) for c in criteria] or [
+            (METRIC_LABELS[m], m, None) for m in _BASIC_FIGURES]
+        for order, (words, metric, bound) in enumerate(wanted):
+            if criteria and words not in window.verdicts:
+                continue  # a criterion an estimate cannot judge (AUC, a status quo ratio)
+            value, target = judged.get(words, (window.figures.get(metric), bound))
+            low, high = window.intervals.get(metric, (np.nan, np.nan))
+            rows.append({"start": pd.Timestamp(window.window), "end": end, "window": window.label, "criterion": words,
+                         "value": value, "low": low, "high": high, "target": target,
+                         "verdict": window.verdicts.get(words, "no target").removeprefix("estimated "),
+                         "estimated": not window.labelled, "order": order})
+    frame = pd.DataFrame(rows, columns=[*columns, "order"])
+    for name in ("value", "low", "high", "target"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    return frame
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _monitor_template(width: int) -> Mapping[str, Any]:
+    x = alt.X("start:T", title=None)
+    shade = alt.Chart().mark_rect(color="#bbbbbb", opacity=0.25).encode(x=x, x2="end:T").transform_filter(
+        "datum.estimated")
+    band = alt.Chart().mark_area(opacity=0.2, color="#1f77b4").encode(x=x, y="low:Q", y2="high:Q")
+    line = alt.Chart().mark_line(color="#1f77b4").encode(x=x, y=alt.Y("value:Q", title=None))
+    points = alt.Chart().mark_point(filled=True, size=70).encode(
+        x=x, y="value:Q", color=alt.Color("verdict:N", title="Verdict", scale=_VERDICT_COLORS),
+        shape=alt.Shape("estimated:N", title="Estimated (labels pending)",
+                        scale=alt.Scale(domain=[False, True], range=["circle", "diamond"])),
+        tooltip=[alt.Tooltip("window:N"), alt.Tooltip("criterion:N"), alt.Tooltip("value:Q", format=".3g"),
+                 alt.Tooltip("low:Q", format=".3g"), alt.Tooltip("high:Q", format=".3g"),
+                 alt.Tooltip("target:Q", format=".3g"), alt.Tooltip("verdict:N"), alt.Tooltip("estimated:N")])
+    target = alt.Chart().mark_rule(color="black", strokeDash=[5, 3]).encode(x=x, x2="end:T", y="target:Q")
+    layered = alt.layer(shade, band, line, target, points, data=alt.NamedData("windows")).properties(
+        width=width, height=140)
+    header = alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top",
+                        labelFontWeight="bold")
+    row = alt.Row("criterion:N", title=None, sort=alt.SortField("order"), header=header)
+    return _template(layered.facet(row=row).resolve_scale(y="independent"))
+
+
+def monitor_chart(frame: pd.DataFrame, *, width: int = 640) -> Chart:
+    """Each criterion across the windows (one row each): the figure with its interval band, the agreed target
+    as a dashed line, points coloured by verdict, and the windows whose labels are pending shaded and marked as
+    estimates (``frame`` from :func:`monitor_frame`)."""
+    return Chart(template=_monitor_template(width), data={"windows": frame})
+
+
+def drift_frame(report: Any) -> pd.DataFrame:
+    """One row per window: ``start``, ``window``, ``psi``, ``ks_p_value``, ``drifted``, ``reasons`` (in words),
+    ``estimated``, and ``psi_limit`` (the PSI above which a window counts as drifted, or NaN when off)."""
+    rows = [{"start": pd.Timestamp(w.window), "window": w.label, "psi": w.drift.psi, "ks_p_value": w.drift.ks_p_value,
+             "drifted": w.drift.drifted, "reasons": "; ".join(w.drift.reasons) or "no drift",
+             "estimated": not w.labelled,
+             "psi_limit": np.nan if w.drift.thresholds.psi is None else w.drift.thresholds.psi}
+            for w in report.windows]
+    return pd.DataFrame(rows, columns=["start", "window", "psi", "ks_p_value", "drifted", "reasons", "estimated",
+                                       "psi_limit"])
+
+
+@lru_cache(maxsize=_TEMPLATES)
+def _drift_template(width: int) -> Mapping[str, Any]:
+    x = alt.X("start:T", title=None)
+    bars = _named("drift").mark_bar(size=14).encode(
+        x=x, y=alt.Y("psi:Q", title="Score shift (PSI)"),
+        color=alt.Color("drifted:N", title="Drifted", scale=alt.Scale(domain=[False, True],
+                                                                        range=["#9ecae1", "#d62728"])),
+        tooltip=[alt.Tooltip("window:N"), alt.Tooltip("psi:Q", format=".3f"), alt.Tooltip("ks_p_value:Q", format=".2g"),
+                 alt.Tooltip("reasons:N")])
+    limit = _named("drift").mark_rule(color="black", strokeDash=[5, 3]).encode(y="mean(psi_limit):Q")
+    return _template(_layer(bars, limit).properties(width=width, height=160, title="Score drift against the reference"))
+
+
+def drift_chart(frame: pd.DataFrame, *, width: int = 640) -> Chart:
+    """PSI of each window against the reference, drifted windows in red, the PSI limit as a dashed line."""
+    return Chart(template=_drift_template(width), data={"drift": frame})

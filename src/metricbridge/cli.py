@@ -22,10 +22,13 @@ from metricbridge.errors import MetricBridgeError, debugging, internal_error_lin
 from metricbridge.limits import DEFAULT_RESAMPLES, LIMITS
 
 if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads no chart or store code
+    from metricbridge.counts import ScoreCounts
     from metricbridge.criteria import Criteria
     from metricbridge.evaluate import EvaluationReport
+    from metricbridge.loading import Predictions
     from metricbridge.loading.builders import CountingRequest
     from metricbridge.scenario import Scenario
+    from metricbridge.segments import SegmentReport
 
 __all__ = ["main", "run", "build_parser"]
 
@@ -105,6 +108,15 @@ def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, default=0, metavar="K", help="bootstrap seed, 0 or more (default 0)")
 
 
+def _segment_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """--segment (repeatable) and --min-items, on every command that judges segments (segments, evaluate, report)."""
+    parser.add_argument("--segment", action="append", required=required, default=None if required else [],
+                        metavar="COL", help="a column whose values are segments, each judged on its own at the "
+                                            "model's threshold; repeat for several")
+    parser.add_argument("--min-items", type=int, default=100, metavar="N",
+                        help="segments with fewer rows are 'too few items', not judged (default 100)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="metricbridge", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--debug", action="store_true",
@@ -113,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="metrics of every model in a predictions file")
     _evaluation_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    _segment_options(evaluate, required=False)
+    evaluate.add_argument("--model", metavar="COL",
+                          help="the model whose segments are judged (default: the first score column)")
     evaluate.add_argument("--save", action="store_true", help="keep this evaluation as a run of --project")
     evaluate.add_argument("--project", metavar="NAME", help="the project to save the run in")
     evaluate.add_argument("--run", metavar="NAME", help="the run's name (default: the file name)")
@@ -123,24 +138,31 @@ def build_parser() -> argparse.ArgumentParser:
     _evaluation_options(report)
     report.add_argument("-o", "--output", type=Path, required=True, metavar="report.html")
     report.add_argument("--model", metavar="COL", help="the model to report on (default: the first score column)")
+    _segment_options(report, required=False)
     flag = commands.add_parser("flag", help="the work list: items the model flags, highest score first, as CSV")
     _evaluation_options(flag)
     flag.add_argument("-o", "--output", type=Path, required=True, metavar="worklist.csv")
     flag.add_argument("--model", metavar="COL", help="the score column to flag by (default: the first)")
     segments = commands.add_parser("segments", help="figures and verdicts per segment, failing segments first")
     _evaluation_options(segments)
-    segments.add_argument("--segment", required=True, metavar="COL", help="the column whose values are segments")
+    _segment_options(segments, required=True)
     segments.add_argument("--model", metavar="COL", help="the score column to judge (default: the first)")
-    segments.add_argument("--min-items", type=int, default=100, metavar="N",
-                          help="segments with fewer rows are 'too few items', not judged (default 100)")
-    segments.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    segments.add_argument("--per-segment-thresholds", action="store_true",
+                          help="also one threshold per segment, chosen together under the scenario's capacity (else "
+                               "the single threshold's actions), with what each costs and gains")
+    segments.add_argument("--json", action="store_true",
+                          help="print one JSON object instead of a summary (one --segment: its report; several: "
+                               "'segments' keyed by column)")
     watch = commands.add_parser("monitor", help="the criteria window by window, drift, estimates before labels")
     watch.add_argument("file", type=Path, help="CSV or Parquet file of scores (labels where they have arrived)")
     watch.add_argument("--time", required=True, metavar="COL", help="the column of dates or timestamps")
     watch.add_argument("--window", choices=WINDOWS, default="week", help="the length of a window (default week)")
-    watch.add_argument("--threshold", type=_threshold, required=True, metavar="T", help="the agreed threshold")
-    watch.add_argument("--reference", type=Path, metavar="REF",
-                       help="labelled file to compare with (default: the first four labelled windows)")
+    watch.add_argument("--threshold", type=_threshold, metavar="T",
+                       help="the agreed threshold (required unless --reference is a saved run)")
+    watch.add_argument("--reference", metavar="REF",
+                       help="what to compare with: a labelled file, or a saved run's id (its rows; its threshold when "
+                            "--threshold is not given); default: the first four labelled windows")
+    _db_option(watch)
     watch.add_argument("--label", help="label column (guessed when not given); empty where labels are pending")
     watch.add_argument("--score", metavar="COL", help="the score column (default: the first)")
     watch.add_argument("--positive", metavar="VALUE", help="label value of the positive class")
@@ -171,8 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluated(args: argparse.Namespace) -> tuple[EvaluationReport, Scenario | None, Criteria | None]:
+    _, report, scenario, criteria = _evaluation(args)
+    return report, scenario, criteria
+
+
+def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport, Scenario | None, Criteria | None]:
+    """The file loaded once and evaluated: its predictions are kept, so segments are counted without reading the
+    file again. Segment columns (``--segment``) must exist and are never guessed as scores."""
     from metricbridge.criteria import load_criteria
-    from metricbridge.evaluate import evaluate_file
+    from metricbridge.evaluate import evaluate_predictions, scenario_columns
+    from metricbridge.loading import load_predictions
     from metricbridge.scenario import load_scenario
 
     if args.exact and args.bins:
@@ -182,14 +212,18 @@ def _evaluated(args: argparse.Namespace) -> tuple[EvaluationReport, Scenario | N
     criteria = load_criteria(args.criteria) if args.criteria else None
     if criteria is not None:
         criteria.check(scenario)  # before any counting: a criteria file that cannot be judged is bad input
-    report = evaluate_file(args.file, label=args.label, scores=args.score, positive=args.positive,
-                           weight=args.weight, id=args.id, drop_missing=args.drop_missing,
-                           threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
-                           scenario=scenario, criteria=criteria, resamples=args.bootstrap, seed=args.seed,
-                           preview_rows=0)  # no command shows the preview (and it would need pandas)
+    segments = getattr(args, "segment", None) or []
+    predictions = load_predictions(args.file, label=args.label, scores=args.score, positive=args.positive,
+                                   weight=args.weight, id=args.id, drop_missing=args.drop_missing,
+                                   exclude=(*scenario_columns(scenario), *segments))
+    for column in segments:  # before any counting: a segment column the file lacks is bad input
+        predictions.require_column(column, "segment")
+    report = evaluate_predictions(predictions, threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
+                                  scenario=scenario, criteria=criteria, resamples=args.bootstrap, seed=args.seed,
+                                  preview_rows=0)  # no command shows the preview (and it would need pandas)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return report, scenario, criteria
+    return predictions, report, scenario, criteria
 
 
 def _model(report: EvaluationReport, name: str | None) -> str:
@@ -202,8 +236,11 @@ def _model(report: EvaluationReport, name: str | None) -> str:
 def _report(args: argparse.Namespace) -> int:
     from metricbridge.report import html_report
 
-    report, _, _ = _evaluated(args)
-    args.output.write_text(html_report(report, _model(report, args.model)), encoding="utf-8")
+    predictions, report, scenario, criteria = _evaluation(args)
+    name = _model(report, args.model)
+    segments = [judged for _, judged in
+                _judge_segments(args, predictions, report, scenario, criteria, name).values()] if args.segment else []
+    args.output.write_text(html_report(report, name, segments=segments), encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -222,49 +259,147 @@ def _flag(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _segments(args: argparse.Namespace) -> int:
-    """Every segment of --segment at the model's threshold (the one evaluate uses): exit 1 when criteria are
-    given and a segment fails them or is uncertain."""
+def _judge_segments(args: argparse.Namespace, predictions: Predictions, report: EvaluationReport,
+                    scenario: Scenario | None, criteria: Criteria | None,
+                    model_name: str) -> dict[str, tuple[ScoreCounts, SegmentReport]]:
+    """Each --segment column's counts and report at the model's threshold (the one evaluate uses): the loaded
+    file counted once per column, as the model was (same mode and bins, the threshold an edge)."""
     from metricbridge.judge import decision_columns
-    from metricbridge.loading import load_predictions
-    from metricbridge.segments import FAIL, UNCERTAIN, segment_report
+    from metricbridge.segments import segment_report
 
-    report, scenario, criteria = _evaluated(args)
-    model = report.model(_model(report, args.model))
-    predictions = load_predictions(args.file, label=args.label, scores=[model.name], positive=args.positive,
-                                   weight=args.weight, id=args.id, drop_missing=args.drop_missing)
-    predictions.require_column(args.segment, "segment")
-    counts = predictions.counts(model.name, mode=model.counts.mode, bins=model.counts.bins or DEFAULT_BINS,
-                                keys=[args.segment], sums=scenario.value_columns if scenario else (),
-                                decisions=decision_columns(scenario))
-    segments = segment_report(counts, args.segment, threshold=model.threshold, criteria=criteria,
-                              scenario=scenario, resamples=args.bootstrap, seed=args.seed, min_items=args.min_items,
-                              overall=report.verdicts.get(model.name) if criteria is not None else None)
+    model = report.model(model_name)
+    overall = report.verdicts.get(model.name) if criteria is not None else None
+    judged = {}
+    for column in dict.fromkeys(args.segment):  # a column named twice is judged once
+        counts = predictions.counts(model.name, mode=model.counts.mode, bins=model.counts.bins or DEFAULT_BINS,
+                                    keys=[column], sums=scenario.value_columns if scenario else (),
+                                    decisions=decision_columns(scenario),
+                                    edges_at=(model.threshold,) if math.isfinite(model.threshold) else ())
+        judged[column] = counts, segment_report(counts, column, threshold=model.threshold, criteria=criteria,
+                                                scenario=scenario, resamples=args.bootstrap, seed=args.seed,
+                                                min_items=args.min_items, overall=overall)
+    return judged
+
+
+def _segments_short(reports: Sequence[SegmentReport]) -> bool:
+    """Whether a segment fails its criteria or is uncertain (exit 1 when criteria were given)."""
+    from metricbridge.segments import FAIL, UNCERTAIN
+
+    return any(r.status in (FAIL, UNCERTAIN) for report in reports for r in report.results)
+
+
+def _segments_text(model: str, report: SegmentReport) -> list[str]:
+    """The sentences, failing segments first, then the warning (once) when overall and segments disagree."""
+    lines = [f"{model} at threshold {report.threshold:.6g}, by {report.key!r}:"]
+    lines += [f"- {sentence}" for sentence in report.sentences() if sentence != report.warning]
+    return lines + ([f"warning: {report.warning}"] if report.warning else [])
+
+
+def _capacity_plan(counts: ScoreCounts, column: str, scenario: Scenario | None,
+                   threshold: float) -> tuple[dict[str, Any], list[str]]:
+    """Per-segment thresholds under the shared capacity (the scenario's, else the single threshold's actions),
+    against ``threshold`` for every segment: the JSON entry and the text lines."""
+    from metricbridge.evaluate import json_ready
+    from metricbridge.narrative import money, number, plural
+    from metricbridge.segments import (
+        capacity_plan,
+        plan_outcomes,
+        segment_counts,
+        segment_label,
+        single_threshold_actions,
+    )
+
+    parts = segment_counts(counts, column)
+    capacity = scenario.capacity if scenario is not None else None
+    budget = float(capacity) if capacity is not None else single_threshold_actions(parts, threshold, scenario=scenario)
+    plan = capacity_plan(parts, actions=budget, scenario=scenario, threshold=threshold)
+    figures = plan_outcomes(plan, parts, scenario=scenario)
+    totals = {side: {name: sum(f[side][name] or 0.0 for f in figures.values())
+                     for name in ("actions", "caught", "value")} for side in ("own", "single")}
+    rows = [{"segment": share.segment, "threshold": share.threshold, **figures[share.segment]["own"],
+             "gain": share.gain, **{f"single_{k}": v for k, v in figures[share.segment]["single"].items()},
+             "single_gain": share.single_gain} for share in plan.shares]
+    entry = json_ready({
+        "budget": plan.budget, "budget_source": "scenario capacity" if capacity is not None else "single threshold",
+        "measure": plan.measure, "period": plan.period, "single_threshold": plan.single_threshold,
+        "actions": plan.actions, "caught": totals["own"]["caught"],
+        "value": totals["own"]["value"] if scenario is not None else None, "gain": plan.gain,
+        "single_actions": plan.single_actions, "single_caught": totals["single"]["caught"],
+        "single_value": totals["single"]["value"] if scenario is not None else None, "single_gain": plan.single_gain,
+        "segments": rows})  # a threshold of null flags none of its segment
+    unit = f"{plural(scenario.action)} per {scenario.period}" if scenario is not None else "flagged items of the data"
+
+    def worth(value: float | None) -> str:
+        return "n/a" if scenario is None or value is None else money(value, scenario.currency)
+
+    source = ("the scenario's capacity" if capacity is not None else
+              "the scenario sets no capacity, so the budget is what the single threshold takes" if scenario else
+              "no scenario, so no capacity: the budget is what the single threshold flags")
+    lines = [f"Per-segment thresholds under a shared {number(round(plan.budget, 1))} {unit} ({source}), against "
+             f"{plan.single_threshold:.6g} for every segment:"]
+    width = max(7, *(len(segment_label(share.segment)) for share in plan.shares))
+    lines.append(f"  {'segment':<{width}} {'threshold':>10} {'actions':>9} {'caught':>8} {'value':>14}  |"
+                 f"  {'single: actions':>15} {'caught':>8} {'value':>14}")
+
+    def row(label: str, threshold_text: str, own: dict[str, Any], single: dict[str, Any]) -> str:
+        return (f"  {label:<{width}} {threshold_text:>10} {own['actions']:>9,.1f} {own['caught']:>8,.1f} "
+                f"{worth(own['value']):>14}  |  {single['actions']:>15,.1f} {single['caught']:>8,.1f} "
+                f"{worth(single['value']):>14}")
+
+    for share in plan.shares:
+        shown = f"{share.threshold:.4g}" if math.isfinite(share.threshold) else "flag none"
+        lines.append(row(segment_label(share.segment), shown, figures[share.segment]["own"],
+                         figures[share.segment]["single"]))
+    lines.append(row("total", "", totals["own"], totals["single"]))
+    positives = plural(scenario.positive) if scenario is not None else "positives"
+    gained = (f"value {money(plan.gain - plan.single_gain, scenario.currency, signed=True)} per {scenario.period}, "
+              if scenario is not None else "")
+    lines.append(f"  Against the single threshold: {gained}{number(round(totals['own']['caught'], 1))} {positives} "
+                 f"caught instead of {number(round(totals['single']['caught'], 1))}, for "
+                 f"{number(round(plan.actions, 1))} {unit} instead of {number(round(plan.single_actions, 1))}.")
+    if plan.single_actions > plan.budget * (1 + 1e-9):
+        lines.append(f"  note: the single threshold takes {number(round(plan.single_actions, 1))} {unit}, more than "
+                     "the capacity: the per-segment thresholds keep within it, so they may gain less.")
+    return entry, lines
+
+
+def _segments(args: argparse.Namespace) -> int:
+    """Every segment of each --segment column at the model's threshold (the one evaluate uses), and with
+    --per-segment-thresholds one threshold per segment under the shared capacity: exit 1 when criteria are given
+    and a segment fails them or is uncertain."""
+    predictions, report, scenario, criteria = _evaluation(args)
+    name = _model(report, args.model)
+    judged = _judge_segments(args, predictions, report, scenario, criteria, name)
+    entries: dict[str, dict[str, Any]] = {}
+    lines: list[str] = []
+    for column, (counts, segments) in judged.items():
+        entries[column] = segments.to_dict() | {"model": name}
+        lines += ["", *_segments_text(name, segments)] if lines else _segments_text(name, segments)
+        if args.per_segment_thresholds:
+            entries[column]["per_segment_thresholds"], plan_lines = _capacity_plan(counts, column, scenario,
+                                                                                  segments.threshold)
+            lines += ["", *plan_lines]
     if args.json:
-        print(json.dumps(segments.to_dict(), allow_nan=False))
+        threshold = report.model(name).threshold
+        whole = (next(iter(entries.values())) if len(entries) == 1 else  # one column: its report, as it always was
+                 {"model": name, "threshold": threshold if math.isfinite(threshold) else None, "segments": entries})
+        print(json.dumps(whole, allow_nan=False))
     else:
-        print(f"{model.name} at threshold {model.threshold:.6g}, by {args.segment!r}:")
-        for sentence in segments.sentences():
-            print(f"- {sentence}")
-        if segments.warning:
-            print(f"warning: {segments.warning}")
-    if criteria is not None and any(r.status in (FAIL, UNCERTAIN) for r in segments.results):
+        print("\n".join(lines))
+    if criteria is not None and _segments_short([segments for _, segments in judged.values()]):
         return EXIT_CRITERIA_NOT_MET
     return EXIT_OK
 
 
-WINDOWS = ("day", "week", "month")
+WINDOWS = ("day", "week", "month")  # metricbridge.monitor.WINDOWS, not imported: the parser loads no numpy
 
 
 def _monitor(args: argparse.Namespace) -> int:
     """Exit 1 when a criterion turned from pass, the latest window does not pass, or its scores drifted."""
-    import numpy as np
-
     from metricbridge.criteria import load_criteria
     from metricbridge.judge import decision_columns
     from metricbridge.loading import load_predictions
-    from metricbridge.loading.builders import quote
-    from metricbridge.monitor import monitor
+    from metricbridge.monitor import count_windows, monitor
     from metricbridge.scenario import load_scenario
 
     scenario = load_scenario(args.scenario) if args.scenario else None
@@ -274,50 +409,47 @@ def _monitor(args: argparse.Namespace) -> int:
     options = {"label": args.label, "scores": [args.score] if args.score else [], "positive": args.positive,
                "weight": args.weight}
     predictions = load_predictions(args.file, labels_pending=True, **options)
-    predictions.require_column(args.time, "time")
     score = predictions.scores[0]
-    _check_times(predictions, args.time)
-    window_sql = f"CAST(date_trunc('{args.window}', CAST({quote(args.time)} AS TIMESTAMP)) AS DATE)"
-    counts = predictions.counts(score, sums=scenario.value_columns if scenario else (),
-                                keys=["window", "labelled"], decisions=decision_columns(scenario),
-                                key_sql={"window": window_sql, "labelled": predictions.labelled_sql})
-    windows, labelled = counts.keys["window"], counts.keys["labelled"] == 1
-    # a window is labelled when most of its rows are; its rows still waiting for labels are left out
-    share = {w: counts.rows[(windows == w) & labelled].sum() / counts.rows[windows == w].sum()
-             for w in set(windows.tolist())}
-    done = {w for w, s in share.items() if s >= 0.5}
-    counts = counts.select(labelled | ~np.isin(windows, list(done)))
-    reference = None
+    windowed = count_windows(predictions, score, args.time, args.window,
+                             sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario))
+    reference, threshold = None, args.threshold
     if args.reference:
-        reference = load_predictions(args.reference, scores=[score], **{k: v for k, v in options.items()
-                                                                          if k != "scores"}).counts(score)
-    report = monitor(counts, "window", threshold=args.threshold, labelled=lambda w: w in done, criteria=criteria,
-                     scenario=scenario, reference=reference, resamples=args.bootstrap, seed=args.seed,
-                     name=lambda w: f"{args.window.capitalize()} {w}")
+        path, run_threshold = _reference(args)
+        threshold = threshold if threshold is not None else run_threshold
+        reference = load_predictions(path, scores=[score], **{k: v for k, v in options.items()
+                                                               if k != "scores"}).counts(score)
+    if threshold is None:
+        raise MetricBridgeError("monitor needs the agreed threshold: give --threshold T, or --reference RUN_ID of "
+                                "a saved run whose threshold was decided.")
+    report = monitor(windowed.counts, "window", threshold=threshold, labelled=lambda w: w in windowed.labelled,
+                     criteria=criteria, scenario=scenario, reference=reference, resamples=args.bootstrap,
+                     seed=args.seed, name=windowed.name)
     if args.json:
         print(json.dumps(report.to_dict(), allow_nan=False))
     else:
         print(_monitor_table(report))
-    latest = report.windows[-1] if report.windows else None
-    short = latest is not None and (latest.drift.drifted or any(
-        v.removeprefix("estimated ") != "pass" for v in latest.verdicts.values()))
-    return EXIT_CRITERIA_NOT_MET if report.alerted or short else EXIT_OK
+    return EXIT_CRITERIA_NOT_MET if report.alerted or report.latest_short else EXIT_OK
 
 
-def _check_times(predictions: Any, column: str) -> None:
-    """Every row's time reads as a date or a timestamp, else bad input naming the first rows that do not."""
-    from metricbridge.loading.builders import quote
-    from metricbridge.loading.reading import TABLE
+def _reference(args: argparse.Namespace) -> tuple[Path, float | None]:
+    """The reference's file, and its threshold when it is a saved run (the latest decision's): a path that
+    exists is a file, anything else a run id (or its start) in the project database."""
+    import tempfile
 
-    table = predictions.table
-    bad = f"TRY_CAST({quote(column)} AS TIMESTAMP) IS NULL"
-    rows = table.con.execute(f"SELECT {table.spreadsheet_row}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE "
-                             f"{predictions.where} AND {bad} ORDER BY {table.row} LIMIT 3").fetchall()
-    if rows:
-        shown = ", ".join(f"row {row}: {value!r}" for row, value in rows)
-        raise MetricBridgeError(f"{table.name}: time column {column!r} holds values that are not dates or times "
-                                f"({shown}): write them as 2024-03-04 or 2024-03-04 13:45, or choose another "
-                                "column with --time.")
+    from metricbridge.store import Store
+
+    path = Path(args.reference)
+    if path.exists():
+        return path, None
+    store = Store(args.db) if args.db else Store()
+    try:
+        run = store.run(args.reference)
+    except MetricBridgeError as error:
+        raise MetricBridgeError(f"--reference {args.reference!r} is neither a file nor a saved run: {error}") from error
+    decided = [d["threshold"] for d in store.decisions(run.id) if d["threshold"] is not None]
+    folder = Path(tempfile.gettempdir()) / "metricbridge-references"
+    folder.mkdir(exist_ok=True)
+    return store.export_dataset(run.dataset_hash, folder), (float(decided[-1]) if decided else None)
 
 
 def _monitor_table(report: Any) -> str:
@@ -337,16 +469,25 @@ def _monitor_table(report: Any) -> str:
 def _evaluate(args: argparse.Namespace) -> int:
     from metricbridge.narrative import report_text
 
-    report, scenario, criteria = _evaluated(args)
+    predictions, report, scenario, criteria = _evaluation(args)
+    name = _model(report, args.model)
+    # segments are judged before anything is saved or printed: a bad segment column is bad input, nothing else
+    segments = {column: judged for column, (_, judged) in
+                _judge_segments(args, predictions, report, scenario, criteria, name).items()} if args.segment else {}
     if args.save:
         ids = _save(args, report, scenario, criteria)
         print(f"saved {len(ids)} run{'s' if len(ids) > 1 else ''} in project {args.project!r}: "
               f"{', '.join(i[:8] for i in ids)}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report.to_dict(), allow_nan=False))
+        whole = report.to_dict()
+        if segments:
+            whole["segments"] = {column: judged.to_dict() | {"model": name} for column, judged in segments.items()}
+        print(json.dumps(whole, allow_nan=False))
     else:
         print(report_text(report))
-    if criteria is not None and not report.met:
+        for judged in segments.values():
+            print("\n" + "\n".join(_segments_text(name, judged)))
+    if criteria is not None and (not report.met or _segments_short(list(segments.values()))):
         return EXIT_CRITERIA_NOT_MET
     return EXIT_OK
 

@@ -17,7 +17,7 @@ arrived (every label 0) is measured the same as a labelled one.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -177,6 +177,11 @@ class Drift:
     @property
     def drifted(self) -> bool:
         return bool(self.reasons)
+
+    def judged_by(self, thresholds: DriftThresholds) -> Drift:
+        """The same figures judged by other thresholds (nothing is measured again)."""
+        return replace(self, thresholds=thresholds, reasons=_reasons(
+            self.psi, self.ks_statistic, self.ks_p_value, self.prevalence_change, thresholds))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every figure, the verdict, its reasons and the thresholds it was judged by."""

@@ -5,19 +5,24 @@ positives it holds, and how many of them the threshold catches, in expectation: 
 s of a positive and 1 - s of a negative. :func:`expected_counts` writes a window so, as ScoreCounts with a
 positive and a negative cell per score, so the curve, every metric and the outcomes pipeline run on it
 unchanged. :func:`estimate_interval` says how far the realised figure may fall from the estimate, by
-simulating it; :func:`calibration_check` checks, on the labelled reference, the assumption all this rests on,
-and :func:`estimate_window` refuses to call an estimate reliable when the scores were not calibrated there.
+simulating it; :func:`calibration_check` checks, on labelled data, the assumption all this rests on, and
+:func:`estimate_window` refuses to call an estimate reliable when the scores were not calibrated on the
+reference or, when given, on the latest labelled windows before the window.
 
-The assumption, stated wherever an estimate is shown: the scores are calibrated in the window as they were on
-the reference. Score drift (:mod:`metricbridge.drift`) is allowed; a change in how scores relate to outcomes
-(concept drift) is not, and only labels can reveal it.
+The check judges the gap between the positives the scores predict and those observed relative to the
+positives, band by band of score, beyond what chance allows a band of its size (:class:`CalibrationCheck`):
+at 2% positives an absolute gap (the expected calibration error) looks small however wrong the estimate.
+
+The assumption, stated wherever an estimate is shown: the scores are calibrated in the window as they were
+where checked. Score drift (:mod:`metricbridge.drift`) is allowed; a change in how scores relate to outcomes
+(concept drift) is not, and only labels can reveal it: hence the check on the latest labelled windows.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,8 +33,8 @@ from metricbridge.errors import InputError
 from metricbridge.limits import DEFAULT_RESAMPLES, LIMITS
 from metricbridge.uncertainty import DEFAULT_BAND_BINS, coarse_cells, percentile_interval
 
-__all__ = ["DEFAULT_ESTIMATE_METRICS", "CalibrationCheck", "Estimate", "calibration_check", "estimate_interval",
-           "estimate_window", "expected_counts"]
+__all__ = ["CHANCE_SDS", "DEFAULT_CALIBRATION_TOLERANCE", "DEFAULT_ESTIMATE_METRICS", "CalibrationCheck", "Estimate",
+           "calibration_check", "estimate_interval", "estimate_window", "expected_counts"]
 
 DEFAULT_ESTIMATE_METRICS = ("recall", "precision", "flag_rate", "tp", "fp", "fn")
 _CHUNK_CELLS = 2_000_000  # resamples x score cells simulated at a time (16 MB per array)
@@ -218,46 +223,147 @@ def estimate_interval(window: ScoreCounts, threshold: float, *,
     return out
 
 
+DEFAULT_CALIBRATION_TOLERANCE = 0.1  # a share of the positives: see CalibrationCheck
+CHANCE_SDS = 2.0  # a band's gap counts beyond this many standard deviations of its count (plus CHANCE_SDS²/2 items)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CalibrationCheck:
-    """How well the reference's scores matched its outcomes: the expected calibration error ``ece`` (weighted
-    mean over ``bins`` equal-width score bins of |share of positives - mean score|), the largest such gap
-    ``max_gap``, and the ``tolerance`` the verdict is judged by: "good" when ece <= tolerance, else "poor"."""
+    """Whether scores matched outcomes on labelled data, judged relative to the positives they predict.
+
+    The items are grouped into score bands: ``bins`` equal-width bands of [0, 1], each split at ``threshold``
+    when one is given, so the flagged items and the others never share a band. In each band the positives the
+    scores predict (the sum of weight x score) are compared with those observed, and the gap counts only
+    beyond what chance allows a calibrated band of its size: ``CHANCE_SDS`` (2) standard deviations of its
+    count of positives (sqrt of the sum of weight² x score x (1 - score)) plus 2 items. ``misplaced`` sums
+    those gaps, in (weighted) positives: what must hold for an estimate to carry over to a window whose scores
+    drifted. With a threshold, ``misplaced_at_threshold`` does the same for two groups, the flagged items and
+    the others: what an estimate at that threshold adds up, so there a gap is not split among bands, each
+    with its own allowance. ``misplaced_share`` divides the larger of the two by the larger of the positives
+    predicted (``expected``) and observed (``observed``): 0 when every group matched within chance; 1 - 1/k
+    when every group predicts k times, or 1/k of, the positives it holds. The verdict is "good" when
+    misplaced_share <= ``tolerance``, else "poor". Moving d positives from the flagged items to the others (or
+    back) misplaces 2d at the threshold: a share s beyond chance moves the estimated recall by about s/2 beyond
+    chance, so the default tolerance of 10% keeps that error within about 5 points.
+
+    Judging the gap against the positives, not against the items, is what makes it mean something at low
+    prevalence: scores of 5% on average where 2% of the items are positives are off by 60% of the positives
+    they predict, though their expected calibration error ``ece`` (the items' weighted mean over the
+    equal-width bands of |share of positives - mean score|, with ``max_gap`` the largest) is only 0.03, below
+    the customary 0.05. Those two are kept as figures, not as the verdict. ``flagged_expected`` and
+    ``flagged_observed`` are the positives predicted and observed among the items flagged at ``threshold``
+    (None without one).
+    """
 
     ece: float
     max_gap: float
     bins: int
     tolerance: float
+    expected: float
+    observed: float
+    misplaced: float
+    threshold: float | None = None
+    misplaced_at_threshold: float | None = None
+    flagged_expected: float | None = None
+    flagged_observed: float | None = None
+
+    @property
+    def misplaced_share(self) -> float:
+        larger = max(self.expected, self.observed)
+        worse = max(self.misplaced, self.misplaced_at_threshold or 0.0)
+        return worse / larger if larger > 0 else 0.0
 
     @property
     def verdict(self) -> str:
-        return "good" if self.ece <= self.tolerance else "poor"
+        return "good" if self.misplaced_share <= self.tolerance else "poor"
 
     @property
     def good(self) -> bool:
         return self.verdict == "good"
 
+    @property
+    def recalls(self) -> tuple[float, float] | None:
+        """(recall the scores predict, recall observed) at ``threshold``: what an estimate from these scores
+        would have said here, and what the labels say; None without a threshold or without positives."""
+        if self.flagged_expected is None or self.flagged_observed is None or self.expected <= 0 \
+                or self.observed <= 0:
+            return None
+        return self.flagged_expected / self.expected, self.flagged_observed / self.observed
+
+    def describe(self) -> str:
+        """The comparison in words: "288 positives observed where the scores predicted 1,315 (175 where they
+        predicted 362 among the items flagged at 0.6); off by 72% of the positives beyond chance (tolerance
+        10%)"."""
+        flagged = "" if self.flagged_expected is None or self.flagged_observed is None else (
+            f" ({self.flagged_observed:,.0f} where they predicted {self.flagged_expected:,.0f} among the items "
+            f"flagged at {self.threshold:g})")
+        return (f"{self.observed:,.0f} positives observed where the scores predicted {self.expected:,.0f}{flagged}; "
+                f"off by {self.misplaced_share:.0%} of the positives beyond chance (tolerance {self.tolerance:.0%})")
+
     def to_dict(self) -> dict[str, Any]:
         return {"ece": self.ece, "max_gap": self.max_gap, "bins": self.bins, "tolerance": self.tolerance,
+                "expected_positives": self.expected, "observed_positives": self.observed,
+                "misplaced": self.misplaced, "misplaced_at_threshold": self.misplaced_at_threshold,
+                "misplaced_share": self.misplaced_share, "threshold": self.threshold,
+                "flagged_expected": self.flagged_expected, "flagged_observed": self.flagged_observed,
                 "verdict": self.verdict}
 
 
-def calibration_check(reference: ScoreCounts, *, bins: int = 10, tolerance: float = 0.05) -> CalibrationCheck:
-    """The calibration of the labelled ``reference`` (:func:`metrics.calibration_table` over ``bins`` bins),
-    judged against ``tolerance`` (an absolute gap in share, 0.05 = 5 points). Raises InputError for scores that
-    are not probabilities, a reference without items, or bad options."""
-    from metricbridge.metrics import calibration_table
-
+def calibration_check(reference: ScoreCounts, *, bins: int = 10, tolerance: float = DEFAULT_CALIBRATION_TOLERANCE,
+                      threshold: float | None = None) -> CalibrationCheck:
+    """The calibration of the labelled ``reference`` over ``bins`` equal-width score bands, split at
+    ``threshold`` when given, judged against ``tolerance`` (a share of the positives, 0.1 = 10%): the rule is
+    :class:`CalibrationCheck`'s. A cell is placed in a band as :func:`metrics.calibration_table` places it (by
+    its score; in binned mode with other than 10 bands, by its mean score), so ``ece`` is that table's. Raises
+    InputError for scores that are not probabilities, a reference without items, or bad options."""
     if not (isinstance(bins, int | np.integer) and 1 <= bins <= LIMITS.bins):
         raise InputError(f"calibration bins must be a whole number from 1 to {LIMITS.bins:,}, not {bins!r}.")
     if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
-        raise InputError(f"calibration tolerance must be a share of at least 0 (0.05 = 5 points), not {tolerance!r}.")
+        raise InputError(f"calibration tolerance must be a share of at least 0 (0.1 = 10% of the positives), not "
+                         f"{tolerance!r}.")
+    if threshold is not None and not (isinstance(threshold, int | float) and math.isfinite(threshold)):
+        raise InputError(f"the threshold to check calibration at must be a number, not {threshold!r}.")
     _require_probability(reference, "reference")
-    table = calibration_table(reference, bins=int(bins))
-    gaps = np.abs(table["observed_rate"].to_numpy() - table["mean_score"].to_numpy())
-    weight = table["weight"].to_numpy()
-    return CalibrationCheck(ece=float(np.sum(weight * gaps) / weight.sum()), max_gap=float(gaps.max()),
-                            bins=int(bins), tolerance=float(tolerance))
+    bins = int(bins)
+    weights, score_sums = reference.weights, reference.raw_sum("score_sums")
+    mean = _mean_scores(weights, score_sums, reference.scores)
+    placed = reference.scores if reference.mode == "exact" or bins == 10 else mean
+    band = np.searchsorted(np.linspace(0.0, 1.0, bins + 1)[1:-1], placed, side="left")  # (low, high], as sklearn
+    positives = weights * reference.labels
+
+    def per(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=size)
+
+    band_weight = per(band, weights, bins)
+    filled = band_weight > 0
+    gaps = np.abs(per(band, positives, bins) - per(band, score_sums, bins))[filled] / band_weight[filled]
+    flagged = flags(reference.scores, threshold) if threshold is not None else np.zeros(reference.cells, dtype=bool)
+    region = band * 2 + flagged
+    rows = reference.rows.astype(np.float64)
+    weight_squares = reference.weight_squares if reference.weight_squares is not None else ratio(
+        weights ** 2, rows, fill=0.0, positive=True)  # a cell's rows taken as alike
+    totals = np.stack([per(region, values, 2 * bins) for values in (
+        score_sums, positives, weight_squares * mean * (1.0 - mean), weights, rows)])  # a column per band
+    sides = np.stack([totals[:, 0::2].sum(axis=1), totals[:, 1::2].sum(axis=1)], axis=1)  # the others, the flagged
+    return CalibrationCheck(
+        ece=float(np.sum(band_weight[filled] * gaps) / band_weight.sum()), max_gap=float(gaps.max()), bins=bins,
+        tolerance=float(tolerance), expected=float(totals[0].sum()), observed=float(totals[1].sum()),
+        misplaced=float(_beyond_chance(totals).sum()), threshold=None if threshold is None else float(threshold),
+        misplaced_at_threshold=None if threshold is None else float(_beyond_chance(sides).sum()),
+        flagged_expected=None if threshold is None else float(sides[0, 1]),
+        flagged_observed=None if threshold is None else float(sides[1, 1]))
+
+
+def _beyond_chance(totals: np.ndarray) -> np.ndarray:
+    """Per group, from its column of (expected positives, observed positives, variance of the observed count
+    under calibration, weight, rows): how far the observed fall from the expected beyond chance's allowance,
+    CHANCE_SDS standard deviations plus CHANCE_SDS²/2 items (of the group's mean weight per row)."""
+    expected, observed, variance, weight, rows = totals
+    # A count of few expected positives has a longer upper tail than the normal's: with CHANCE_SDS²/2 = 2 items
+    # more, a calibrated group passes its allowance less than 1.5% of the time however many it expects (Poisson
+    # tails: 0.03% at 0.3 expected, 0.4% at 3, 1.4% at 100), against 10% at 0.1 expected without them.
+    allowance = CHANCE_SDS * np.sqrt(variance) + CHANCE_SDS ** 2 / 2 * ratio(weight, rows, fill=0.0, positive=True)
+    return np.asarray(np.maximum(np.abs(observed - expected) - allowance, 0.0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,8 +372,11 @@ class Estimate:
 
     ``intervals[name]`` is (estimate, low, high), the central ``confidence`` share of ``resamples`` simulated
     windows (:func:`estimate_interval`: this window's labels drawn, and its rows too with ``resample_rows``);
-    ``expected_prevalence`` the expected share of positives (the weighted
-    mean score); ``calibration`` the reference's, on which ``reliable``, ``assumption`` and ``warning`` rest.
+    ``expected_prevalence`` the expected share of positives (the weighted mean score). ``calibration`` is the
+    reference's, and ``recent_calibration`` that of each of the latest labelled windows before this one, by
+    name ("Week 2024-07-01"), oldest first: the reference can be well calibrated while how scores relate to
+    outcomes has since changed, which only recent labels show. ``reliable``, ``assumption`` and ``warning``
+    rest on every check.
     """
 
     threshold: float
@@ -278,9 +387,11 @@ class Estimate:
     resample_rows: bool
     expected_prevalence: float
     calibration: CalibrationCheck
+    recent_calibration: Mapping[str, CalibrationCheck] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "intervals", dict(self.intervals))  # a private copy
+        object.__setattr__(self, "intervals", dict(self.intervals))  # private copies
+        object.__setattr__(self, "recent_calibration", dict(self.recent_calibration))
 
     @property
     def figures(self) -> dict[str, float]:
@@ -288,24 +399,44 @@ class Estimate:
         return {name: interval[0] for name, interval in self.intervals.items()}
 
     @property
+    def _checks(self) -> list[tuple[str, CalibrationCheck]]:
+        return [("the reference", self.calibration), *((f"the recent labelled window {name}", check)
+                                                       for name, check in self.recent_calibration.items())]
+
+    @property
     def reliable(self) -> bool:
-        """Whether the assumption held where it could be checked: the scores were calibrated on the reference."""
-        return self.calibration.good
+        """Whether the assumption held where it could be checked: the scores were calibrated on the reference
+        and on each recent labelled window checked (:class:`CalibrationCheck`'s rule)."""
+        return all(check.good for _, check in self._checks)
 
     @property
     def assumption(self) -> str:
-        held = "as they were" if self.reliable else "which they were not"
-        return (f"assumes the scores are calibrated, {held} on the reference: ECE {self.calibration.ece:.3f} "
-                f"(tolerance {self.calibration.tolerance:g}), and that scores relate to outcomes in this window as "
-                f"they did there")
+        """One sentence: what the estimate assumes and how each check came out ("assumes the scores are
+        calibrated (...): as they were on the reference (off by 3% of its positives, within the tolerance of 10%),
+        which they were not on the recent labelled window Week 2024-07-01 (off by 79%), ...")."""
+        checked = ", ".join(
+            f"{'as they were' if check.good else 'which they were not'} on {where} (off by "
+            f"{check.misplaced_share:.0%} of its positives{', within' if check.good else ', beyond'} the tolerance "
+            f"of {check.tolerance:.0%})" for where, check in self._checks)
+        return (f"assumes the scores are calibrated (a score is the chance that its item is a positive), "
+                f"{checked}, and that scores relate to outcomes in this window as they did there")
 
     @property
     def warning(self) -> str | None:
         if self.reliable:
             return None
-        return (f"the scores were poorly calibrated on the reference (ECE {self.calibration.ece:.3f}, above "
-                f"{self.calibration.tolerance:g}; largest gap {self.calibration.max_gap:.1%}): these estimates are "
-                f"unreliable. Calibrate the scores on the reference, or wait for the labels.")
+        parts = []
+        for where, check in self._checks:
+            if check.good:
+                continue
+            recalls = check.recalls
+            backtest = "" if recalls is None else (f"; estimated from the scores, recall there would have been "
+                                                   f"{recalls[0]:.2f} where it was {recalls[1]:.2f}")
+            changed = " (they were calibrated on the reference: how scores relate to outcomes has changed since)" \
+                if where != "the reference" and self.calibration.good else ""
+            parts.append(f"the scores were poorly calibrated on {where}{changed}: {check.describe()}{backtest}")
+        return (f"{'. Also '.join(parts)}. These estimates are unreliable: calibrate the scores on recent labelled "
+                f"data, or wait for the labels.")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the figures with their intervals, the assumption, and whether to trust them."""
@@ -314,21 +445,28 @@ class Estimate:
                 "expected_prevalence": self.expected_prevalence,
                 "figures": {name: {"estimate": e, "low": low, "high": high}
                             for name, (e, low, high) in self.intervals.items()},
-                "calibration": self.calibration.to_dict(), "reliable": self.reliable,
-                "assumption": self.assumption, "warning": self.warning}
+                "calibration": self.calibration.to_dict(),
+                "recent_calibration": {name: check.to_dict() for name, check in self.recent_calibration.items()},
+                "reliable": self.reliable, "assumption": self.assumption,
+                "warning": self.warning}
 
 
 def estimate_window(reference: ScoreCounts, window: ScoreCounts, threshold: float, *,
                     metrics: Sequence[str] = DEFAULT_ESTIMATE_METRICS, confidence: float = 0.9,
                     resamples: int = DEFAULT_RESAMPLES, seed: int = 0, resample_rows: bool = False,
-                    bins: int = 10, tolerance: float = 0.05) -> Estimate:
+                    bins: int = 10, tolerance: float = DEFAULT_CALIBRATION_TOLERANCE,
+                    recent: Mapping[str, ScoreCounts] | None = None) -> Estimate:
     """Estimate ``window``'s figures at ``threshold`` from its scores (:func:`estimate_interval`), with the
-    calibration of the labelled ``reference`` (:func:`calibration_check` over ``bins``, ``tolerance``) saying
-    whether to trust them: a poor calibration gives ``reliable`` False and a warning, never silence."""
-    calibration = calibration_check(reference, bins=bins, tolerance=tolerance)
+    calibration at ``threshold`` of the labelled ``reference`` and of each ``recent`` labelled window before it
+    (by name, oldest first; each checked on its own, so a change in the last one is not diluted by those before)
+    saying whether to trust them (:func:`calibration_check` over ``bins``, ``tolerance``): a poor calibration on
+    any gives ``reliable`` False and a warning, never silence."""
+    calibration = calibration_check(reference, bins=bins, tolerance=tolerance, threshold=threshold)
+    recent_calibration = {name: calibration_check(counts, bins=bins, tolerance=tolerance, threshold=threshold)
+                          for name, counts in (recent or {}).items()}
     intervals = estimate_interval(window, threshold, metrics=metrics, confidence=confidence, resamples=resamples,
                                   seed=seed, resample_rows=resample_rows)
     return Estimate(threshold=float(threshold), intervals=intervals, confidence=float(confidence),
                     resamples=int(resamples), seed=int(seed), resample_rows=resample_rows,
                     expected_prevalence=float(window.raw_sum("score_sums").sum() / window.n),
-                    calibration=calibration)
+                    calibration=calibration, recent_calibration=recent_calibration)

@@ -3,15 +3,16 @@
 One ScoreCounts keyed by the time window (declared when counting starts) serves every window: a window is
 ``counts.select(key == value)``. A labelled window is judged as the test set was (a bootstrap of its own, the
 seed derived from the window's place); a window whose labels have not arrived is estimated from its scores
-(:mod:`metricbridge.estimate`, assuming calibrated scores, checked on the reference) and marked as an estimate
-everywhere. Every window's scores are compared with the reference's (:mod:`metricbridge.drift`). An alert is
-raised when a criterion turns from pass to uncertain or fail.
+(:mod:`metricbridge.estimate`, assuming calibrated scores, checked on the reference and on the latest labelled
+windows before it, where a change in how scores relate to outcomes shows first) and marked as an estimate
+everywhere, with a warning when either check fails. Every window's scores are compared with the reference's
+(:mod:`metricbridge.drift`). An alert is raised when a criterion turns from pass to uncertain or fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,10 @@ from metricbridge.estimate import Estimate, estimate_window
 from metricbridge.judge import Choice, CriteriaResult, decision_columns, resampled, verdicts
 from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.scenario import Scenario
-from metricbridge.uncertainty import build_bootstrap
+from metricbridge.uncertainty import ProgressCallback, build_bootstrap
 
-__all__ = ["MonitorReport", "WindowResult", "monitor", "ESTIMABLE"]
+__all__ = ["ESTIMABLE", "WINDOWS", "MonitorReport", "WindowResult", "WindowedCounts", "check_times", "count_windows",
+           "monitor"]
 
 ESTIMABLE = ("recall", "precision", "flag_rate")  # what an estimate from calibrated scores can judge
 _GIVEN = Choice(chosen=None, closest=None)  # the threshold is given (the agreed one), not chosen per window
@@ -60,7 +62,11 @@ class WindowResult:
                 "figures": {k: clean(v) for k, v in self.figures.items()}, "verdicts": self.verdicts,
                 "intervals": {k: [clean(a), clean(b)] for k, (a, b) in self.intervals.items()},
                 "assumption": None if self.estimate is None else self.estimate.assumption,
+                "estimate_reliable": None if self.estimate is None else self.estimate.reliable,
                 "estimate_warning": None if self.estimate is None else self.estimate.warning,
+                "calibration": None if self.estimate is None else {
+                    "reference": self.estimate.calibration.to_dict(),
+                    "recent": {name: check.to_dict() for name, check in self.estimate.recent_calibration.items()}},
                 "drift": self.drift.to_dict()}
 
 
@@ -77,6 +83,14 @@ class MonitorReport:
     def alerted(self) -> bool:
         return bool(self.alerts)
 
+    @property
+    def latest_short(self) -> bool:
+        """Whether the latest window drifted or does not (clearly, or by estimate) meet every criterion."""
+        if not self.windows:
+            return False
+        last = self.windows[-1]
+        return last.drift.drifted or any(v.removeprefix("estimated ") != "pass" for v in last.verdicts.values())
+
     def latest(self) -> str:
         """A plain sentence for the latest window ("Week 2024-06-03: recall estimated 0.46 (0.39-0.53), below
         the agreed 0.5; labels pending")."""
@@ -88,8 +102,15 @@ class MonitorReport:
         if not parts:
             parts = [f"flags {last.figures.get('flag_rate', float('nan')):.1%} of items"]
         pending = "; labels pending" if not last.labelled else ""
+        if last.estimate is not None and not last.estimate.reliable:
+            pending += " and the estimate is unreliable (the scores were not calibrated where checked)"
         drifted = "; scores drifted from the reference" if last.drift.drifted else ""
         return f"{last.label}: {'; '.join(parts)}{pending}{drifted}."
+
+    def with_drift_thresholds(self, thresholds: DriftThresholds) -> MonitorReport:
+        """The same windows with drift judged by other thresholds, and the alerts again (no bootstrap)."""
+        windows = tuple(replace(w, drift=w.drift.judged_by(thresholds)) for w in self.windows)
+        return replace(self, windows=windows, alerts=_alerts(windows))
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "threshold": self.threshold, "reference": self.reference,
@@ -134,12 +155,14 @@ def _judged(window: ScoreCounts, criteria: Criteria | None, scenario: Scenario |
 
 
 def _estimated(reference: ScoreCounts, window: ScoreCounts, criteria: Criteria | None, threshold: float, *,
-               resamples: int, seed: int) -> tuple[Estimate, dict[str, str], dict[str, tuple[float, float]]]:
+               resamples: int, seed: int,
+               recent: Mapping[str, ScoreCounts]) -> tuple[Estimate, dict[str, str], dict[str, tuple[float, float]]]:
     estimate = estimate_window(reference, window, threshold, metrics=ESTIMABLE, resamples=resamples, seed=seed,
-                               confidence=criteria.confidence if criteria else 0.9)
+                               confidence=criteria.confidence if criteria else 0.9, recent=recent)
     intervals = {name: (low, high) for name, (_, low, high) in estimate.intervals.items()}
-    words = {c.describe(): _estimated_verdict(c, intervals[c.metric]) for c in (criteria.criteria if criteria else ())
-             if c.metric in intervals and not c.relative_to}
+    # an unreliable estimate (the scores not calibrated where checked) can neither pass nor fail a criterion
+    words = {c.describe(): _estimated_verdict(c, intervals[c.metric]) if estimate.reliable else "estimated uncertain"
+             for c in (criteria.criteria if criteria else ()) if c.metric in intervals and not c.relative_to}
     return estimate, words, intervals
 
 
@@ -158,14 +181,20 @@ def _alerts(windows: Sequence[WindowResult]) -> tuple[str, ...]:
 
 def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callable[[Any], bool] | Mapping[Any, bool],
             criteria: Criteria | None = None, scenario: Scenario | None = None,
-            reference: ScoreCounts | None = None, reference_windows: int = 4,
+            reference: ScoreCounts | None = None, reference_windows: int = 4, recent_windows: int = 2,
             drift_thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS, resamples: int = DEFAULT_RESAMPLES,
-            seed: int = 0, name: Callable[[Any], str] = str) -> MonitorReport:
+            seed: int = 0, name: Callable[[Any], str] = str, progress: ProgressCallback | None = None) -> MonitorReport:
     """Every window of ``key`` in order, at the agreed ``threshold``.
 
     ``labelled`` says which windows have their labels (their cells' labels are meaningless otherwise).
-    ``reference`` defaults to the first ``reference_windows`` labelled windows together.
+    ``reference`` defaults to the first ``reference_windows`` labelled windows together. A window without
+    labels is estimated from its scores, the calibration checked on the reference and on each of the last
+    ``recent_windows`` labelled windows before it (0: on the reference only). ``progress`` hears
+    the share of windows done, with the window being judged.
     """
+    if not (isinstance(recent_windows, int | np.integer) and recent_windows >= 0):
+        raise InputError(f"recent_windows must be a whole number of at least 0 (0: check the calibration on the "
+                         f"reference only), not {recent_windows!r}.")
     if key not in counts.keys:
         raise InputError(f"the counts have no key {key!r} (they have: {', '.join(counts.keys) or 'none'}): count "
                          f"with keys=[{key!r}] to monitor by it.")
@@ -183,6 +212,8 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
         described = "the given reference"
     results = []
     for index, value in enumerate(values):
+        if progress:
+            progress(index / len(values), f"judging {name(value)}")
         window = counts.select(counts.keys[key] == value)
         has_labels = bool(is_labelled(value))
         estimate = result = None
@@ -191,8 +222,11 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
             result, words, intervals = _judged(window, criteria, scenario, threshold, resamples=resamples,
                                                seed=_window_seed(seed, index))
         else:
-            estimate, words, intervals = _estimated(reference, window, criteria, threshold, resamples=resamples,
-                                                    seed=_window_seed(seed, index))
+            before = [v for v in values[:index] if is_labelled(v)][-recent_windows:] if recent_windows else []
+            recent = {name(v): counts.select(counts.keys[key] == v) for v in before}
+            estimate, words, intervals = _estimated(
+                reference, window, criteria, threshold, resamples=resamples, seed=_window_seed(seed, index),
+                recent={label: rows for label, rows in recent.items() if rows.n > 0})
             figures = estimate.figures
         results.append(WindowResult(
             window=value, label=name(value), labelled=has_labels, rows=window.n_rows, n=window.n,
@@ -201,3 +235,62 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
             drift=score_drift(reference, window, thresholds=drift_thresholds, labelled=has_labels)))
     return MonitorReport(key=key, threshold=threshold, windows=tuple(results), reference=described,
                          alerts=_alerts(results), criteria=criteria)
+
+
+# -- from a predictions file to windowed counts -------------------------------------------------------------
+
+WINDOWS = ("day", "week", "month")
+LABELLED_SHARE = 0.5  # a window is labelled when at least this share of its rows has its label
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class WindowedCounts:
+    """One model's counts keyed by ``"window"`` (the first day of each window) and ``"labelled"`` (1 for a row
+    with its label), counted in one pass, with the windows whose labels have arrived. A labelled window's rows
+    still waiting for labels are left out; an unlabelled window keeps all its rows (it is estimated from its
+    scores: its labels are not read)."""
+
+    counts: ScoreCounts
+    labelled: frozenset[Any]
+    time: str
+    window: str
+
+    def name(self, value: Any) -> str:
+        return f"{self.window.capitalize()} {value}"
+
+
+def check_times(predictions: Any, column: str) -> None:
+    """Every row's ``column`` reads as a date or a timestamp, else bad input naming the first rows that do not."""
+    from metricbridge.loading.builders import quote
+    from metricbridge.loading.reading import TABLE
+
+    predictions.require_column(column, "time")
+    table = predictions.table
+    bad = f"TRY_CAST({quote(column)} AS TIMESTAMP) IS NULL"
+    rows = table.con.execute(f"SELECT {table.spreadsheet_row}, CAST({quote(column)} AS VARCHAR) FROM {TABLE} WHERE "
+                             f"{predictions.where} AND {bad} ORDER BY {table.row} LIMIT 3").fetchall()
+    if rows:
+        shown = ", ".join(f"row {row}: {value!r}" for row, value in rows)
+        raise InputError(f"{table.name}: time column {column!r} holds values that are not dates or times "
+                         f"({shown}): write them as 2024-03-04 or 2024-03-04 13:45, or choose another time column.")
+
+
+def count_windows(predictions: Any, score: str, time: str, window: str, *, sums: Sequence[str] = (),
+                  decisions: Sequence[str] = (), progress: Any = None) -> WindowedCounts:
+    """Count ``score`` of ``predictions`` (loaded with ``labels_pending=True``) by ``window`` of ``time``."""
+    from metricbridge.loading.builders import quote
+
+    if window not in WINDOWS:
+        raise InputError(f"window {window!r} is not one of {', '.join(WINDOWS)}.")
+    check_times(predictions, time)
+    window_sql = f"CAST(date_trunc('{window}', CAST({quote(time)} AS TIMESTAMP)) AS DATE)"
+    counts = predictions.counts(score, sums=sums, keys=["window", "labelled"], decisions=decisions,
+                                key_sql={"window": window_sql, "labelled": predictions.labelled_sql},
+                                progress=progress)
+    windows, has_label = counts.keys["window"], counts.keys["labelled"] == 1
+    rows = counts.rows
+    done = frozenset(w for w in set(windows.tolist())
+                     if rows[(windows == w) & has_label].sum() >= LABELLED_SHARE * rows[windows == w].sum())
+    kept = counts.select(has_label | ~np.isin(windows, list(done)))
+    return WindowedCounts(counts=kept, labelled=done, time=time, window=window)
+

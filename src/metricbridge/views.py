@@ -15,6 +15,7 @@ from metricbridge.outcomes import OUTCOME_KEYS
 
 __all__ = [
     "comparison_frame", "deployment_pr", "break_even_bars", "matches_frame", "outcome_curve", "feasibility",
+    "windows_frame",
 ]
 
 FIGURE_LABELS = {"caught": "caught", "missed": "missed", "false_alarms": "false alarms", "actions": "actions",
@@ -133,3 +134,16 @@ def feasibility(report: EvaluationReport, criteria: Criteria, model: str | None 
         if precision == precision:  # a status quo that flags nothing has no precision to place
             places.append({"name": sq.name, "recall": recall, "precision": precision})
     return grid, pd.DataFrame(places, columns=["name", "recall", "precision"])
+
+
+def windows_frame(report) -> pd.DataFrame:
+    """A ``MonitorReport`` as a table, one row per window: size, labels, prevalence, the figures at the agreed
+    threshold (estimated where labels are pending), drift, and each criterion's verdict."""
+    rows = []
+    for w in report.windows:
+        row = {"window": w.label, "rows": w.rows, "labels": "yes" if w.labelled else "pending (estimated)",
+               "prevalence": w.prevalence, "recall": w.figures.get("recall"),
+               "precision": w.figures.get("precision"), "flag rate": w.figures.get("flag_rate"),
+               "PSI": w.drift.psi, "KS p-value": w.drift.ks_p_value, "drifted": w.drift.drifted}
+        rows.append(row | dict(w.verdicts))
+    return pd.DataFrame(rows)

@@ -28,7 +28,7 @@ import streamlit as st
 from metricbridge import charts
 from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria, load_criteria
-from metricbridge.curve import ThresholdCurve
+from metricbridge.curve import ThresholdCurve, curve_from_counts
 from metricbridge.digests import bytes_digest, file_digest
 from metricbridge.errors import MetricBridgeError
 from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_threshold
@@ -38,8 +38,10 @@ from metricbridge.judge import bands as bands_of
 from metricbridge.loading import FileOverview, inspect_file, load_predictions
 from metricbridge.loading.builders import quote
 from metricbridge.loading.reading import TABLE
+from metricbridge.monitor import MonitorReport, WindowedCounts, count_windows, monitor
 from metricbridge.scenario import Scenario, load_scenario
-from metricbridge.segments import SegmentReport, segment_report
+from metricbridge.segments import SegmentReport, segment_label, segment_report
+from metricbridge.segments import segment_counts as segment_counts_of
 from metricbridge.sensitivity import CostRatioRange, capacity_value, cost_ratio_range, tornado
 from metricbridge.ui import background
 from metricbridge.uncertainty import (
@@ -63,6 +65,7 @@ class DemoSet:
     file: str
     scenario: str
     about: str
+    drop_missing: bool = False  # the file holds rows whose labels have not arrived: evaluated without them
 
     @property
     def criteria(self) -> str:
@@ -75,6 +78,10 @@ DEMOS = {
                      "regression) and the amount rule the fraud team uses today."),
     "tickets": DemoSet("tickets", "Support-ticket triage", "support_tickets.parquet", "demo_tickets.yaml",
                        "30,000 support tickets, a model that scores urgency and today's keyword rule."),
+    "monitoring": DemoSet("monitoring", "Card fraud after launch", "fraud_monitoring.parquet", "demo_fraud.yaml",
+                          "48,000 card transactions over the 12 weeks after the go decision: scores drift and "
+                          "recall falls after week 8, the last two weeks' labels are still pending, and one "
+                          "channel is served worse. See the Monitoring and Segments pages.", drop_missing=True),
 }
 
 
@@ -176,7 +183,10 @@ def current_source() -> Source | None:
 
 def current_choices() -> Choices:
     source = current_source()
-    return st.session_state[CHOICES].get(source.digest, Choices()) if source else Choices()
+    if source is None:
+        return Choices()
+    default = Choices(drop_missing=DEMOS[source.demo].drop_missing) if source.demo in DEMOS else Choices()
+    return st.session_state[CHOICES].get(source.digest, default)
 
 
 def set_choices(choices: Choices) -> None:
@@ -573,8 +583,8 @@ def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ..
 
 
 @functools.lru_cache(maxsize=16)
-def _segments(path: str, name: str, choices: Choices, model: str, column: str, threshold: float,
-              scenario: Scenario | None, criteria: Criteria | None) -> SegmentReport:
+def _segment_counts(path: str, name: str, choices: Choices, model: str, column: str,
+                    columns: tuple[tuple[str, ...], tuple[str, ...]]) -> ScoreCounts:
     options = asdict(choices)
     options["scores"] = [model]
     predictions = load_predictions(path, name=name, **options)
@@ -583,15 +593,151 @@ def _segments(path: str, name: str, choices: Choices, model: str, column: str, t
     if distinct is not None and int(distinct[0]) > MAX_SEGMENTS:
         raise MetricBridgeError(f"{predictions.file}: column {column!r} holds {int(distinct[0]):,} values, more than "
                                 f"{MAX_SEGMENTS} segments: choose a column of groups (a channel, a region).")
-    counts = predictions.counts(model, keys=[column], sums=scenario.value_columns if scenario else (),
-                                decisions=decision_columns(scenario))
+    sums, decisions = columns
+    return predictions.counts(model, keys=[column], sums=sums, decisions=decisions)
+
+
+def segment_counts(source: Source, model: str, column: str) -> ScoreCounts:
+    """``model``'s counts keyed by ``column`` (and the scenario's decision columns), counted once per inputs."""
+    scenario = current_scenario()
+    columns = (tuple(scenario.value_columns), tuple(decision_columns(scenario))) if scenario else ((), ())
+    return _segment_counts(source.path, source.name, current_choices(), model, column, columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _segment_figures(counts: ScoreCounts, column: str, threshold: float) -> pd.DataFrame:
+    rows = []
+    for segment, part in segment_counts_of(counts, column).items():
+        figures = curve_from_counts(part).at(threshold)
+        rows.append({"segment": segment_label(segment), "status": "judging", "rows": part.n_rows,
+                     "positives": int(part.rows[part.labels == 1].sum()),
+                     **{k: figures[k] for k in ("recall", "precision", "flag_rate")}})
+    return pd.DataFrame(rows)
+
+
+def segment_figures(source: Source, model: str, column: str, threshold: float) -> pd.DataFrame:
+    """Each segment's figures at ``threshold``, at once (no intervals, no verdicts): what the Segments page
+    shows while :func:`segments_job` judges them."""
+    return _segment_figures(segment_counts(source, model, column), column, float(threshold))
+
+
+def _judge_segments(counts: ScoreCounts, column: str, threshold: float, scenario: Scenario | None,
+                    criteria: Criteria | None, progress: ProgressCallback) -> SegmentReport:
+    progress(0.0, f"bootstrap of each value of {column}")
     return segment_report(counts, column, threshold=threshold, criteria=criteria, scenario=scenario,
                           resamples=RESAMPLES, seed=SEED)
 
 
-def segments(source: Source, report: EvaluationReport, model: str, column: str, threshold: float) -> SegmentReport:
-    """Every segment of ``column`` at the model's threshold, under the current scenario and criteria (counted
-    and judged once per inputs)."""
+def segments_job(source: Source, report: EvaluationReport, model: str, column: str,
+                 threshold: float) -> background.Job:
+    """Every segment of ``column`` judged at the model's threshold under the current scenario and criteria, in
+    the background (a bootstrap per segment), started once per inputs."""
     agreement = current_agreement()
-    return _segments(source.path, source.name, current_choices(), model, column, float(threshold),
-                     report.scenario, agreement.current if agreement else None)
+    criteria = agreement.current if agreement else None
+    counts = segment_counts(source, model, column)
+    work = functools.partial(_judge_segments, counts, column, float(threshold), report.scenario, criteria)
+    return background.submit(("segments", source.digest, current_choices(), model, column, float(threshold),
+                              report.scenario, criteria), work)
+
+
+SEGMENT_COLUMN = "mb_segment_column"  # the column last picked on the Segments page, for the stakeholder page
+
+
+def worst_segment(source: Source, report: EvaluationReport, model: str, threshold: float) -> str | None:
+    """A sentence naming the worst segment when one fails the agreed criteria (of the column last picked on the
+    Segments page, else the first column of groups), or None: none fails, or no criteria. Waits for the
+    judging with a progress bar: call it after the rest of the page is drawn."""
+    if current_agreement() is None:
+        return None
+    columns = segment_columns(source, report)
+    column = st.session_state.get(SEGMENT_COLUMN)
+    column = column if column in columns else (columns[0] if columns else None)
+    if column is None:
+        return None
+    try:
+        judged = segments(source, report, model, column, threshold)
+    except MetricBridgeError:
+        return None  # the Segments page says why
+    return judged.headline()
+
+
+def segments(source: Source, report: EvaluationReport, model: str, column: str, threshold: float) -> SegmentReport:
+    """Every segment of ``column`` at the model's threshold, under the current scenario and criteria, waiting for
+    it with a progress bar."""
+    (result,) = background.wait([segments_job(source, report, model, column, threshold)],
+                                what=f"Judging each value of {column}")
+    return result  # type: ignore[no-any-return]
+
+
+# -- monitoring --------------------------------------------------------------------------------------------
+
+_TIME_TYPES = ("DATE", "TIMESTAMP")
+
+
+def time_columns(source: Source, report: EvaluationReport) -> list[str]:
+    """Columns that can place the items in time: dates and timestamps, and text columns whose values all read
+    as dates (2024-03-04, 2024-03-04 13:45)."""
+    data = report.data
+    used = {data.label, *data.scores, data.weight, data.id}
+    typed = tuple(c for c in data.columns if c not in used and data.types.get(c, "").startswith(_TIME_TYPES))
+    text = tuple(c for c in data.columns if c not in used and data.types.get(c, "") == "VARCHAR")
+    return [*typed, *_dated(source.path, source.name, current_choices(), text)]
+
+
+@functools.lru_cache(maxsize=16)
+def _dated(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
+    if not candidates:
+        return ()
+    predictions = load_predictions(path, name=name, labels_pending=True, **asdict(choices))
+    sql = ", ".join(f"count_if({quote(c)} IS NOT NULL AND TRY_CAST({quote(c)} AS TIMESTAMP) IS NULL) = 0 AND "
+                    f"count({quote(c)}) > 0" for c in candidates)
+    found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
+    return tuple(c for c, dated in zip(candidates, found, strict=True) if dated)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRequest:
+    """What a monitoring run depends on: the model, the time column and window, the agreed threshold, the
+    first labelled windows that make the reference."""
+
+    model: str
+    time: str
+    window: str
+    threshold: float
+    reference_windows: int = 4
+
+
+def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
+              progress: ProgressCallback) -> WindowedCounts:
+    options = asdict(choices)
+    options["scores"] = [request.model]
+    predictions = load_predictions(path, name=name, labels_pending=True, **options)
+    return count_windows(predictions, request.model, request.time, request.window,
+                         sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario),
+                         progress=lambda fraction, what: progress(0.2 * fraction, what))
+
+
+def _monitored(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
+               criteria: Criteria | None, progress: ProgressCallback) -> MonitorReport:
+    windowed = _windowed(path, name, choices, request, scenario, progress)
+    return monitor(windowed.counts, "window", threshold=request.threshold,
+                   labelled=lambda w: w in windowed.labelled, criteria=criteria, scenario=scenario,
+                   reference_windows=request.reference_windows, resamples=RESAMPLES, seed=SEED, name=windowed.name,
+                   progress=lambda fraction, what: progress(0.2 + 0.8 * fraction, what))
+
+
+def monitoring_job(source: Source, request: MonitorRequest) -> background.Job:
+    """The windows of ``request`` counted and judged in the background (each labelled window's bootstrap takes
+    a moment), under the current scenario and criteria; started once per inputs."""
+    scenario, agreement = current_scenario(), current_agreement()
+    criteria = agreement.current if agreement else None
+    choices = current_choices()
+    work = functools.partial(_monitored, source.path, source.name, choices, request, scenario, criteria)
+    return background.submit(("monitor", source.digest, choices, request, scenario, criteria), work)
+
+
+def monitoring(source: Source, request: MonitorRequest) -> MonitorReport:
+    """The monitoring report of ``request``, waiting for it with a progress bar (MetricBridgeError when the
+    time column or the windows cannot be used)."""
+    (result,) = background.wait([monitoring_job(source, request)], what="Judging each window")
+    return result  # type: ignore[no-any-return]

@@ -25,16 +25,29 @@ def render() -> None:
         return
     name = widgets.pick_model(report)
     threshold = state.threshold_for(report, name).value
-    column = st.selectbox("Split the items by", columns, key="segment_column")
+    remembered = st.session_state.get(state.SEGMENT_COLUMN)
+    column = st.selectbox("Split the items by", columns, key="segment_column",
+                          index=columns.index(remembered) if remembered in columns else 0)
+    st.session_state[state.SEGMENT_COLUMN] = column
     st.caption(f"At threshold {threshold:.4g}, the one {name} uses on every page (move it on Metrics and "
                "threshold); a segment with fewer than 100 items or 10 positives is not judged.")
     st.page_link(links.page("metrics"), label="Metrics and threshold", icon=":material/tune:")
     try:
-        with st.spinner(f"Counting and judging each value of {column}…"):
-            result = state.segments(source, report, name, column, threshold)
+        with st.spinner(f"Counting each value of {column}…"):
+            quick = state.segment_figures(source, name, column, threshold)
     except MetricBridgeError as error:
         st.error(str(error))
         return
+    early = st.empty()
+    if not state.segments_job(source, report, name, column, threshold).done:
+        with early.container():  # the figures at once; the verdicts and intervals when the bootstrap is done
+            charting.show(charts.segment_chart(quick, "recall", _FIGURES["recall"]))
+    try:
+        result = state.segments(source, report, name, column, threshold)
+    except MetricBridgeError as error:
+        st.error(str(error))
+        return
+    early.empty()
     if result.warning:
         st.warning(result.warning)
     for sentence in result.sentences():
