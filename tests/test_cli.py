@@ -366,6 +366,180 @@ def test_segments_command_lists_the_failing_segment_first_and_exits_1(tmp_path, 
     assert "has no column 'region'" in capsys.readouterr().err
 
 
+DEMO = DATA / "fraud_transactions.parquet"
+DEMO_SCENARIO, DEMO_CRITERIA = DATA / "scenarios" / "demo_fraud.yaml", DATA / "criteria" / "demo_fraud.yaml"
+
+
+def _channels_and_regions(tmp_path) -> tuple[Path, Path, pd.DataFrame]:
+    """Two channels and two regions: the model ranks both channels alike but scores 'app' 0.3 lower, so at 0.5 it
+    catches about half of app's positives and 98% of web's; each region mixes both channels, so overall and in
+    each region recall is about 74%. With the criteria file: recall at least 60%."""
+    rng = np.random.default_rng(4)
+    n = 4000
+    channel = np.where(rng.random(n) < 0.5, "web", "app")
+    region = np.where(rng.random(n) < 0.5, "north", "south")
+    y = (rng.random(n) < 0.2).astype(int)
+    score = np.clip(0.2 + 0.6 * y + rng.normal(0, 0.15, n) - np.where(channel == "app", 0.3, 0), 0, 1)
+    frame = pd.DataFrame({"label": y, "score": score.round(4), "channel": channel, "region": region})
+    data = tmp_path / "channels.csv"
+    frame.to_csv(data, index=False)
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.6}\n")
+    return data, criteria, pd.read_csv(data)
+
+
+def _recall(rows: pd.DataFrame, threshold: float) -> float:
+    return float(((rows["score"] >= threshold) & (rows["label"] == 1)).sum() / rows["label"].sum())
+
+
+def test_evaluate_judges_each_segment_column_and_exits_1_when_a_segment_fails(tmp_path, capsys):
+    """The whole and every region meet 'recall at least 60%' (exit 0); the 'app' channel does not (exit 1), and
+    the JSON's 'segments' holds one report per column, each segment's recall counted by hand."""
+    data, criteria, frame = _channels_and_regions(tmp_path)
+    base = ["evaluate", str(data), "--threshold", "0.5", "--criteria", str(criteria), "--bootstrap", "200", "--json"]
+    assert main(base) == 0
+    assert "segments" not in _strict_json(capsys.readouterr().out)
+    assert main([*base, "--segment", "region"]) == 0  # every region passes: nothing changes the gate
+    assert [s["status"] for s in _strict_json(capsys.readouterr().out)["segments"]["region"]["segments"]] == [
+        "pass", "pass"]
+    assert main([*base, "--segment", "channel", "--segment", "region", "--segment", "channel"]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    assert result["met"] is True and list(result["segments"]) == ["channel", "region"]  # named twice, judged once
+    channel = result["segments"]["channel"]
+    assert channel["model"] == "score" and channel["key"] == "channel" and channel["threshold"] == 0.5
+    assert channel["worst"] == "app" and [s["segment"] for s in channel["segments"]] == ["app", "web"]
+    assert channel["warning"].startswith("Overall the model meets the criteria, but it fails them in 1 of 2")
+    for column in ("channel", "region"):
+        judged = result["segments"][column]["segments"]
+        assert sum(s["rows"] for s in judged) == len(frame)
+        for s in judged:
+            rows = frame[frame[column] == s["segment"]]
+            assert s["rows"] == len(rows) and s["figures"]["recall"] == pytest.approx(_recall(rows, 0.5))
+    assert main([*base[:-1], "--segment", "channel"]) == 1
+    out = capsys.readouterr().out
+    section = out[out.index("GO for score"):]
+    assert "\nscore at threshold 0.5, by 'channel':\n" in section
+    first = next(line for line in section.splitlines() if line.startswith("- In "))
+    assert "'app'" in first and "below the agreed 60%" in first
+    assert out.count("Overall the model meets the criteria, but") == 1  # the warning once, not twice
+    assert main(["evaluate", str(data), "--threshold", "0.5", "--segment", "channel"]) == 0  # no criteria, no gate
+    assert "by 'channel'" in capsys.readouterr().out
+
+
+def test_a_segment_column_the_file_lacks_is_bad_input_before_anything_is_saved_or_printed(tmp_path, capsys):
+    data, criteria, _ = _channels_and_regions(tmp_path)
+    db = tmp_path / "p.duckdb"
+    code = main(["evaluate", str(data), "--threshold", "0.5", "--criteria", str(criteria), "--segment", "channel",
+                 "--segment", "regio", "--json", "--save", "--project", "p", "--db", str(db)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and "has no column 'regio' (named as a segment column)" in captured.err
+    assert not db.exists()
+    assert main(["evaluate", str(data), "--segment", "channel", "--model", "nope"]) == 2
+    assert "--model 'nope' is not a score column" in capsys.readouterr().err
+
+
+def test_evaluate_on_the_demo_names_the_failing_merchant_segment_though_the_whole_passes(capsys):
+    args = ["evaluate", str(DEMO), "--score", "score_gbm", "--scenario", str(DEMO_SCENARIO), "--criteria",
+            str(DEMO_CRITERIA), "--bootstrap", "200", "--json"]
+    assert main(args) == 0
+    assert main([*args, "--segment", "merchant_segment"]) == 1
+    result = _strict_json(capsys.readouterr().out.splitlines()[-1])
+    segments = result["segments"]["merchant_segment"]
+    assert result["met"] is True and segments["worst"] == "jewelry" and segments["segments"][0]["status"] == "fail"
+    assert segments["threshold"] == result["models"][0]["threshold"]
+    assert sum(s["rows"] for s in segments["segments"]) == 40_000
+    assert segments["warning"].startswith("Overall the model meets the criteria, but it fails them")
+
+
+def test_segments_with_several_columns_gives_one_object_keyed_by_column(tmp_path, capsys):
+    data, criteria, _ = _channels_and_regions(tmp_path)
+    assert main(["segments", str(data), "--segment", "channel", "--segment", "region", "--threshold", "0.5",
+                 "--criteria", str(criteria), "--bootstrap", "100", "--json"]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    assert result["model"] == "score" and result["threshold"] == 0.5 and list(result["segments"]) == ["channel",
+                                                                                                      "region"]
+    assert result["segments"]["channel"]["worst"] == "app" and result["segments"]["region"]["worst"] is None
+
+
+def _flags(rows: pd.DataFrame, threshold: float | None, score: str = "score") -> pd.Series:
+    """Rows flagged at a threshold (None: flag none of them)."""
+    return rows[score] >= threshold if threshold is not None else pd.Series(False, index=rows.index)
+
+
+def test_per_segment_thresholds_without_a_scenario_spend_the_single_thresholds_flags_better(tmp_path, capsys):
+    """No scenario: the budget is the items the single threshold flags, the gain caught positives; every total
+    counted by hand from the file."""
+    data, _, frame = _channels_and_regions(tmp_path)
+    args = ["segments", str(data), "--segment", "channel", "--threshold", "0.5", "--bootstrap", "50",
+            "--per-segment-thresholds"]
+    assert main([*args, "--json"]) == 0
+    plan = _strict_json(capsys.readouterr().out)["per_segment_thresholds"]
+    single = frame["score"] >= 0.5
+    assert plan["budget_source"] == "single threshold" and plan["measure"] == "caught" and plan["value"] is None
+    assert plan["budget"] == single.sum() == plan["single_actions"]
+    assert plan["single_caught"] == (single & (frame["label"] == 1)).sum()
+    actions = caught = 0
+    for share in plan["segments"]:
+        rows = frame[frame["channel"] == share["segment"]]
+        flags = _flags(rows, share["threshold"])
+        assert share["actions"] == flags.sum() and share["caught"] == (flags & (rows["label"] == 1)).sum()
+        assert share["single_actions"] == (rows["score"] >= 0.5).sum()
+        actions, caught = actions + share["actions"], caught + share["caught"]
+    assert plan["actions"] == actions <= plan["budget"]
+    assert plan["caught"] == caught == plan["gain"] > plan["single_caught"]  # flags move from 'web' to 'app'
+    by = {share["segment"]: share for share in plan["segments"]}
+    assert by["app"]["threshold"] < 0.5 < by["web"]["threshold"]
+    assert by["app"]["actions"] > by["app"]["single_actions"] and by["web"]["actions"] < by["web"]["single_actions"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "no scenario, so no capacity: the budget is what the single threshold flags" in out
+    assert (f"{caught:,.0f} positives caught instead of {plan['single_caught']:,.0f}, for {actions:,.0f} flagged "
+            f"items of the data instead of {plan['budget']:,.0f}.") in out
+
+
+def _by_hand(frame: pd.DataFrame, thresholds: dict, volume: float = 20_000) -> tuple[float, float, float]:
+    """The demo scenario's actions, caught and value per day at a threshold per merchant segment: it states no
+    prevalence, so a segment's share of the day is its share of the rows and each row stands for volume / n items;
+    a caught fraud is worth 0.9 x its amount, a false alarm -8 USD, a review 6 minutes at 45 USD an hour."""
+    per_row = volume / len(frame)
+    actions = caught = value = 0.0
+    for segment, rows in frame.groupby("merchant_segment"):
+        flags = _flags(rows, thresholds[segment], "score_gbm")
+        tp, fp = flags & (rows["is_fraud"] == 1), flags & (rows["is_fraud"] == 0)
+        reviews = per_row * flags.sum()
+        actions, caught = actions + reviews, caught + per_row * tp.sum()
+        value += per_row * (0.9 * rows.loc[tp, "amount"].sum() - 8 * fp.sum()) - reviews * 6 / 60 * 45
+    return actions, caught, value
+
+
+def test_per_segment_thresholds_on_the_demo_keep_within_the_review_capacity_and_gain_more(tmp_path, capsys):
+    frame = pd.read_parquet(DEMO)
+    args = ["segments", str(DEMO), "--segment", "merchant_segment", "--score", "score_gbm", "--bootstrap", "50",
+            "--per-segment-thresholds", "--json"]
+    assert main([*args, "--scenario", str(DEMO_SCENARIO), "--criteria", str(DEMO_CRITERIA)]) == 1
+    result = _strict_json(capsys.readouterr().out)
+    plan = result["per_segment_thresholds"]
+    assert plan["budget"] == 600 and plan["budget_source"] == "scenario capacity" and plan["measure"] == "value"
+    assert plan["single_threshold"] == result["threshold"]
+    own = {share["segment"]: share["threshold"] for share in plan["segments"]}
+    assert (plan["actions"], plan["caught"], plan["value"]) == pytest.approx(_by_hand(frame, own))
+    single = _by_hand(frame, dict.fromkeys(own, result["threshold"]))
+    assert (plan["single_actions"], plan["single_caught"], plan["single_value"]) == pytest.approx(single)
+    assert plan["actions"] <= 600 and plan["value"] >= plan["single_value"] and plan["gain"] >= plan["single_gain"]
+    uncapped = tmp_path / "uncapped.yaml"
+    uncapped.write_text("\n".join(line for line in DEMO_SCENARIO.read_text().splitlines()
+                                  if not line.startswith("capacity:")))
+    assert main([*args, "--scenario", str(uncapped)]) == 0
+    result = _strict_json(capsys.readouterr().out)
+    plan = result["per_segment_thresholds"]
+    single = _by_hand(frame, dict.fromkeys(own, result["threshold"]))
+    assert plan["budget_source"] == "single threshold" and plan["budget"] == pytest.approx(single[0])
+    assert plan["single_value"] == pytest.approx(single[2])
+    assert plan["actions"] <= plan["budget"] + 1e-9 and plan["value"] >= plan["single_value"]
+    assert main([*args[:-1], "--scenario", str(uncapped)]) == 0
+    assert "the scenario sets no capacity, so the budget is what the single threshold takes" in capsys.readouterr().out
+
+
 def _weekly_file(tmp_path) -> Path:
     from tests.test_monitor import PENDING, _weeks
 

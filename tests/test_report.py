@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -111,3 +112,74 @@ def test_the_work_list_cannot_start_a_formula(tmp_path):
     assert main(["flag", str(data), "--id", "id", "--threshold", "0.5", "-o", str(out)]) == 0
     items = pd.read_csv(io.StringIO(out.read_text()), keep_default_na=False)
     assert list(items["id"]) == ["'=HYPERLINK(\"http://x\")", "'+cmd"]
+
+
+# -- segments -------------------------------------------------------------------------------------------------
+
+def _demo_segments(report):
+    from metricbridge.judge import decision_columns
+    from metricbridge.loading import load_predictions
+    from metricbridge.segments import segment_report
+
+    model, scenario = report.model("score_gbm"), report.scenario
+    counts = load_predictions(DATA / "fraud_transactions.parquet", scores=["score_gbm"]).counts(
+        "score_gbm", keys=["merchant_segment"], sums=scenario.value_columns, decisions=decision_columns(scenario))
+    return segment_report(counts, "merchant_segment", threshold=model.threshold, scenario=scenario,
+                          criteria=report.verdicts["score_gbm"].criteria, overall=report.verdicts["score_gbm"],
+                          resamples=200)
+
+
+def test_the_report_names_the_worst_segment_at_the_top_and_lists_every_segment_failing_first(report):
+    segments = _demo_segments(report)
+    page = html_report(report, "score_gbm", segments=[segments])
+    headline = segments.headline()
+    assert "'jewelry' merchant segment" in headline
+    shown = '<p class="fail">' + html.escape(headline) + "</p>"
+    assert page.index(shown) < page.index("<h2>The agreed criteria</h2>") < page.index("<h2>Segments</h2>")
+    table = page[page.index("<h2>Segments</h2>"):]
+    labels = re.findall(r"<tr><td>([^<]*)</td><td><span class=\"[a-z]+\">([^<]*)</span>", table)
+    assert labels == [(r.label, r.status) for r in segments.results] and labels[0] == ("jewelry", "fail")
+    jewelry = segments.result("jewelry")
+    assert f"<td>{jewelry.rows:,}</td><td>{100 * jewelry.figures['recall']:.1f}% (" in table
+    for sentence in segments.sentences():
+        assert html.escape(sentence) in table
+    assert "<h2>Segments</h2>" not in html_report(report, "score_gbm")  # only when asked
+
+
+def test_cli_report_by_segment_escapes_segment_names_and_values(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 3000
+    channel = np.where(rng.random(n) < 0.5, "web", EVIL)
+    y = (rng.random(n) < 0.2).astype(int)
+    score = np.where(channel == "web", np.clip(0.2 + 0.6 * y + rng.normal(0, 0.15, n), 0, 1), rng.random(n))
+    data = tmp_path / "channels.csv"
+    pd.DataFrame({"label": y, "score": score.round(4), "<i>channel</i>": channel}).to_csv(data, index=False)
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.7}\n")
+    out = tmp_path / "report.html"
+    assert main(["report", str(data), "--threshold", "0.5", "--criteria", str(criteria), "--segment",
+                 "<i>channel</i>", "--bootstrap", "100", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<script" not in page.lower().replace("&lt;script", "") and "<i>" not in page
+    worst = "In the &#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27; &lt;i&gt;channel&lt;/i&gt;"
+    assert f'<p class="fail">{worst} the model catches' in page
+    assert page.index(worst) < page.index("<h2>Segments</h2>") < page.rindex(worst)
+    assert "<h3>By &lt;i&gt;channel&lt;/i&gt;</h3>" in page
+    assert "<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td><span class=\"fail\">fail</span>" in page
+
+
+def test_a_report_whose_segments_all_pass_names_none_at_the_top(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 2000
+    y = (rng.random(n) < 0.2).astype(int)
+    data = tmp_path / "good.csv"
+    pd.DataFrame({"label": y, "score": np.clip(0.2 + 0.6 * y + rng.normal(0, 0.1, n), 0, 1).round(4),
+                  "region": rng.choice(["north", "south"], n)}).to_csv(data, index=False)
+    criteria = tmp_path / "c.yaml"
+    criteria.write_text("name: c\nversion: 1\ncriteria:\n  - {metric: recall, at_least: 0.5}\n")
+    out = tmp_path / "report.html"
+    assert main(["report", str(data), "--threshold", "0.5", "--criteria", str(criteria), "--segment", "region",
+                 "--bootstrap", "100", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert '<p class="fail">' not in page and "<h3>By region</h3>" in page
+    assert page.count('<span class="pass">pass</span>') >= 3  # the criterion overall and both regions

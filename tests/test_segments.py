@@ -26,11 +26,13 @@ from metricbridge.segments import (
     TOO_FEW,
     UNCERTAIN,
     capacity_plan,
+    plan_outcomes,
     segment_counts,
     segment_gaps,
     segment_report,
     segment_scenario,
     segment_seed,
+    single_threshold_actions,
     thresholds_under_capacity,
 )
 from tests.conftest import predictions
@@ -252,6 +254,28 @@ def test_a_warning_when_every_segment_passes_but_the_whole_does_not():
                                      "region segment judged")
 
 
+def test_the_headline_names_the_worst_failing_segment_in_one_sentence(channels, report):
+    """mobile (30%) and kiosk (40%) both fail 'recall at least 50%': mobile is the worst."""
+    assert report.headline() == ("In the 'mobile' channel the model catches 30% of frauds: below the agreed 50% "
+                                 "(the worst of the 2 channel segments that fail).")
+    *_, counts = channels
+    assert segment_report(counts, "channel", threshold=THRESHOLD, resamples=100).headline() is None  # no criteria
+
+
+def test_the_headline_of_one_failing_segment_and_of_none():
+    rng = np.random.default_rng(9)
+    parts = [_segment(rng, "north", positives=200, caught=60, negatives=800, alarms=40),
+             _segment(rng, "south", positives=200, caught=180, negatives=800, alarms=40)]
+    y, s, region = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    counts = counts_from_arrays(y, s, keys={"region": region})
+    failing = segment_report(counts, "region", threshold=THRESHOLD, criteria=_criteria(RECALL_HALF), resamples=300)
+    assert failing.worst().segment == "north"
+    assert failing.headline() == "In the 'north' region the model catches 30% of positives: below the agreed 50%."
+    lenient = Criterion(metric="recall", comparison="at_least", bound=0.1)
+    passing = segment_report(counts, "region", threshold=THRESHOLD, criteria=_criteria(lenient), resamples=300)
+    assert [r.status for r in passing.results] == [PASS, PASS] and passing.headline() is None
+
+
 # -- gaps -----------------------------------------------------------------------------------------------------
 
 def _two_segments(rng, n, *, separation_a, separation_b, prevalence=0.2):
@@ -386,6 +410,35 @@ def test_the_greedy_never_exceeds_the_capacity_nor_beats_the_best_pair(positives
     assert plan.actions <= budget + 1e-9
     assert 0 <= plan.gain <= best
     assert plan.single_gain == single and plan.gain >= single  # never worse than one threshold for all
+
+
+def test_what_each_segment_gets_under_a_plan_adds_up_to_the_plan(channels):
+    """The single threshold's actions are 10,000 x the share of rows it flags (SCENARIO states no prevalence), and
+    each segment's actions and caught under a plan are its flagged rows and frauds scaled the same way."""
+    y, s, channel, _, counts = channels
+    segments = segment_counts(counts, "channel")
+    per_row = 10_000 / len(y)
+    budget = single_threshold_actions(segments, THRESHOLD, scenario=SCENARIO)
+    assert budget == pytest.approx(per_row * (s >= THRESHOLD).sum())
+    plan = capacity_plan(segments, actions=budget, scenario=SCENARIO, threshold=THRESHOLD)
+    figures = plan_outcomes(plan, segments, scenario=SCENARIO)
+    assert sum(f["own"]["actions"] for f in figures.values()) == pytest.approx(plan.actions)
+    assert plan.actions <= budget * (1 + 1e-12) and plan.gain >= plan.single_gain
+    assert sum(f["single"]["actions"] for f in figures.values()) == pytest.approx(plan.single_actions)
+    assert plan.single_actions == pytest.approx(budget)
+    # nothing is worth anything when nothing is flagged (no value for missed or left alone): value is the gain
+    assert sum(f["own"]["value"] for f in figures.values()) == pytest.approx(plan.gain)
+    assert sum(f["single"]["value"] for f in figures.values()) == pytest.approx(plan.single_gain)
+    for share in plan.shares:
+        rows = channel == share.segment
+        flagged = rows & (s >= share.threshold)
+        assert figures[share.segment]["own"]["actions"] == pytest.approx(per_row * flagged.sum())
+        assert figures[share.segment]["own"]["caught"] == pytest.approx(per_row * (flagged & (y == 1)).sum())
+    plain = capacity_plan(segments, actions=100)
+    assert single_threshold_actions(segments, THRESHOLD) == (s >= THRESHOLD).sum()
+    for segment, f in plan_outcomes(plain, segments).items():
+        flagged = (channel == segment) & (s >= plain.thresholds[segment])
+        assert f["own"] == {"actions": flagged.sum(), "caught": (flagged & (y == 1)).sum(), "value": None}
 
 
 @pytest.mark.parametrize(("call", "message"), [

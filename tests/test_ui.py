@@ -514,3 +514,23 @@ def test_segments_page_finds_the_channel_the_monitoring_demo_serves_worse():
     _selectbox(at, "Split the items by").set_value("channel").run()
     sentences = [m.value for m in at.markdown if m.value.startswith("- In ")]
     assert sentences and "'pos'" in sentences[0]
+
+
+def test_monitoring_compares_with_a_saved_run_as_the_command_line_does(empty_db, capsys):
+    """The test set saved as a run is the reference: the page's drift is the CLI's with that run's id."""
+    from metricbridge.cli import main
+    from metricbridge.runs import save_report
+    from metricbridge.store import Store
+
+    save_report(Store(empty_db), _demo(), path=DEMO, file_name=DEMO.name, project="Fraud pilot", run_name="test set")
+    at = _open(_monitoring_demo(), "monitoring")
+    box = _selectbox(at, "Or compare with a saved run (its rows are the reference)")
+    box.set_value(next(o for o in box.options if "test set" in o)).run()
+    assert not at.exception
+    assert any("Reference: the saved run Fraud pilot / test set" in c.value for c in at.caption)
+    run_id = next(r.id for r in Store(empty_db).runs("Fraud pilot") if r.model == "score_gbm")
+    time = _selectbox(at, "Time column").value
+    main(["monitor", str(MONITORING), "--time", time, "--threshold", "0.6", "--score", "score_gbm", "--scenario",
+          str(SCENARIO), "--criteria", str(CRITERIA), "--reference", run_id, "--db", str(empty_db), "--json"])
+    expected = [w["drift"]["psi"] for w in json.loads(capsys.readouterr().out)["windows"]]
+    assert list(at.dataframe[0].value["PSI"]) == pytest.approx(expected, rel=1e-12)

@@ -183,7 +183,8 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
             criteria: Criteria | None = None, scenario: Scenario | None = None,
             reference: ScoreCounts | None = None, reference_windows: int = 4, recent_windows: int = 2,
             drift_thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS, resamples: int = DEFAULT_RESAMPLES,
-            seed: int = 0, name: Callable[[Any], str] = str, progress: ProgressCallback | None = None) -> MonitorReport:
+            seed: int = 0, name: Callable[[Any], str] = str, progress: ProgressCallback | None = None,
+            reference_name: str = "the given reference") -> MonitorReport:
     """Every window of ``key`` in order, at the agreed ``threshold``.
 
     ``labelled`` says which windows have their labels (their cells' labels are meaningless otherwise).
@@ -209,7 +210,7 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
         described = f"the first {len(first)} labelled window{'s' if len(first) > 1 else ''} ({name(first[0])} to " \
                     f"{name(first[-1])})"
     else:
-        described = "the given reference"
+        described = reference_name
     results = []
     for index, value in enumerate(values):
         if progress:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from metricbridge import charts, present
 from metricbridge.evaluate import EvaluationReport
 from metricbridge.narrative import amount, difference_sentence, figure, money, number, percent
+
+if TYPE_CHECKING:
+    from metricbridge.segments import SegmentReport
 
 __all__ = ["html_report"]
 
@@ -78,6 +83,28 @@ def _status_quo_section(report: EvaluationReport, model: str, threshold: float) 
                     f"{scenario.action}s", "hours", "value"], rows) + f"<ul>{words}</ul>")
 
 
+def _segments_section(segments: SegmentReport) -> str:
+    """One column's segments, failing first: status, rows, recall and precision with their intervals, then the
+    sentences (the warning first when overall and segments disagree)."""
+    rows = []
+    for result in segments.results:
+        css = result.status if result.status in ("pass", "fail", "uncertain") else "muted"
+        cells = [_e(result.label), f'<span class="{css}">{_e(result.status)}</span>', f"{result.rows:,}"]
+        for metric in ("recall", "precision"):
+            shown = percent(result.figures[metric])
+            if metric in result.intervals:
+                low, high = result.intervals[metric]
+                shown += "" if math.isnan(low) or math.isnan(high) else f" ({percent(low)} to {percent(high)})"
+            cells.append(_e(shown))
+        rows.append(cells)
+    sentences = "".join(f"<li>{_e(sentence)}</li>" for sentence in segments.sentences())
+    return (f"<h3>By {_e(segments.key)}</h3><p>Every segment at the model's threshold, {segments.threshold:.4g}; "
+            f"intervals at {segments.confidence:.0%}, from {segments.resamples:,} bootstrap resamples of each "
+            f"segment; segments of fewer than {segments.min_items:,} rows or {segments.min_positives:,} positive "
+            "rows are not judged.</p>"
+            + _table(["segment", "status", "rows", "recall", "precision"], rows) + f"<ul>{sentences}</ul>")
+
+
 def _charts(report: EvaluationReport, model: str, threshold: float) -> str:
     evaluation = report.model(model)
     at = report.at(threshold)
@@ -120,20 +147,24 @@ def _methods(report: EvaluationReport, model: str, threshold: float) -> str:
 
 
 def html_report(report: EvaluationReport, model: str | None = None, *, threshold: float | None = None,
-                title: str | None = None) -> str:
-    """The report of one model as one HTML document with no external resource."""
+                title: str | None = None, segments: Sequence[SegmentReport] = ()) -> str:
+    """The report of one model as one HTML document with no external resource. ``segments`` (the model's
+    :class:`~metricbridge.segments.SegmentReport` per segment column) add a Segments section, and the summary at
+    the top names the worst failing segment of each (:meth:`SegmentReport.headline`)."""
     name = model or report.models[0].name
     evaluation = report.model(name)
     at = evaluation.threshold if threshold is None else threshold
     scenario = report.scenario
     heading = title or (scenario.name if scenario else f"Evaluation of {name}")
     summary = "".join(f"<p>{_e(sentence)}</p>" for sentence in present.summary_sentences(report, name, at))
+    summary += "".join(f'<p class="fail">{_e(line)}</p>' for line in (s.headline() for s in segments) if line)
     sections = [
         f"<h1>{_e(heading)}</h1><p class=\"muted\">{_e(name)} on {_e(report.data.file)} · written "
         f"{dt.date.today().isoformat()} by metricbridge</p>",
         _rating_block(report, name), summary,
         "<h2>The agreed criteria</h2>", _criteria_section(report, name),
         "<h2>Against today</h2>", _status_quo_section(report, name, at),
+        *(["<h2>Segments</h2>", *(_segments_section(s) for s in segments)] if segments else []),
         "<h2>Charts</h2>", _charts(report, name, at),
         "<h2>Methods</h2>", _methods(report, name, at),
     ]

@@ -705,6 +705,8 @@ class MonitorRequest:
     window: str
     threshold: float
     reference_windows: int = 4
+    reference_file: str | None = None  # a labelled file to compare with instead (a saved run's rows)
+    reference_name: str = "the given reference"
 
 
 def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
@@ -717,10 +719,20 @@ def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, s
                          progress=lambda fraction, what: progress(0.2 * fraction, what))
 
 
+def _reference(choices: Choices, request: MonitorRequest) -> ScoreCounts | None:
+    if request.reference_file is None:
+        return None
+    predictions = load_predictions(request.reference_file, name="the reference run's rows", label=choices.label,
+                                   scores=[request.model], positive=choices.positive, weight=choices.weight,
+                                   drop_missing=choices.drop_missing)
+    return predictions.counts(request.model)
+
+
 def _monitored(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
                criteria: Criteria | None, progress: ProgressCallback) -> MonitorReport:
     windowed = _windowed(path, name, choices, request, scenario, progress)
-    return monitor(windowed.counts, "window", threshold=request.threshold,
+    return monitor(windowed.counts, "window", threshold=request.threshold, reference=_reference(choices, request),
+                   reference_name=request.reference_name,
                    labelled=lambda w: w in windowed.labelled, criteria=criteria, scenario=scenario,
                    reference_windows=request.reference_windows, resamples=RESAMPLES, seed=SEED, name=windowed.name,
                    progress=lambda fraction, what: progress(0.2 + 0.8 * fraction, what))

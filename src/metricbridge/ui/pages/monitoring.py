@@ -4,6 +4,8 @@ and estimates for the weeks whose labels have not arrived, marked as such."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -11,7 +13,9 @@ from metricbridge import charts, views
 from metricbridge.drift import DEFAULT_DRIFT_THRESHOLDS, DriftThresholds
 from metricbridge.errors import MetricBridgeError
 from metricbridge.monitor import WINDOWS, MonitorReport
-from metricbridge.ui import charting, links, state, widgets
+from metricbridge.ui import charting, links, state, store_state, widgets
+
+_RUN_FILES = Path(tempfile.gettempdir()) / "metricbridge-references"  # a run's rows, exported once per run
 
 
 def _drift_thresholds() -> DriftThresholds:
@@ -29,6 +33,31 @@ def _drift_thresholds() -> DriftThresholds:
                                 step=0.5, value=0.0, key="drift_prevalence",
                                 help="0 leaves this rule off: a change in prevalence is news, not always drift.")
     return DriftThresholds(psi=psi, ks_p_value=p_value, prevalence_change=change / 100 if change else None)
+
+
+def _reference_run(model: str) -> tuple[str | None, str]:
+    """The file of a saved run of ``model`` to compare with (its stored rows) and its name, when one is
+    picked."""
+    none = (None, "the first labelled windows")
+    try:
+        db = store_state.store()
+        runs = [run for run in store_state.read(db, "runs") if run.model == model]
+    except MetricBridgeError:
+        return none  # the Projects page says what is wrong with the database
+    if not runs:
+        return none
+    names = {f"{run.project} / {run.name} ({run.created_at:%Y-%m-%d})": run for run in runs}
+    picked = st.selectbox("Or compare with a saved run (its rows are the reference)", ["(none)", *names],
+                          key="monitor_reference_run")
+    if picked == "(none)":
+        return none
+    try:
+        with st.spinner("Reading the run's rows…"):
+            _RUN_FILES.mkdir(exist_ok=True)
+            return str(db.export_dataset(names[picked].dataset_hash, _RUN_FILES)), f"the saved run {picked}"
+    except (MetricBridgeError, OSError) as error:
+        st.error(f"The run's rows cannot be read: {error}")
+        return none
 
 
 def _headline(report: MonitorReport) -> None:
@@ -64,13 +93,15 @@ def render() -> None:
     first = right.number_input("Reference: the first labelled windows", min_value=1, max_value=52, value=4,
                                key="monitor_reference", help="Drift is measured against these windows' scores, "
                                "and estimates rely on their calibration.")
+    reference_file, reference_name = _reference_run(name)
     st.caption(f"{name} at threshold {threshold:.4g}, the one used on every page (move it on Metrics and "
                "threshold). Windows whose labels are pending are estimated from the scores, assuming they are "
                "calibrated, and shaded.")
     st.page_link(links.page("metrics"), label="Metrics and threshold", icon=":material/tune:")
     thresholds = _drift_thresholds()
     request = state.MonitorRequest(model=name, time=time, window=window, threshold=float(threshold),
-                                   reference_windows=int(first))
+                                   reference_windows=int(first), reference_file=reference_file,
+                                   reference_name=reference_name)
     try:
         result = state.monitoring(source, request).with_drift_thresholds(thresholds)
     except MetricBridgeError as error:

@@ -63,6 +63,13 @@ def render() -> None:
     widgets.settle_threshold(threshold, state.chosen(report, name, wait=False))
     with rating_slot:
         _rating(judged, name, scenario.item)
+        segment_slot = st.container()
     widgets.download("Download the full report (HTML, opens offline)",
                      functools.partial(html_report, judged.at({name: chosen}), name, threshold=chosen),
                      file_name="metricbridge_report.html", mime="text/html")
+    source = state.current_source()
+    worst = state.worst_segment(source, report, name, threshold.value) if source else None
+    if worst:
+        with segment_slot:
+            st.markdown(f":red[**Not for everyone yet.**] {worst}")
+            st.page_link(links.page("segments"), label="See every segment", icon=":material/splitscreen:")
