@@ -534,3 +534,19 @@ def test_monitoring_compares_with_a_saved_run_as_the_command_line_does(empty_db,
           str(SCENARIO), "--criteria", str(CRITERIA), "--reference", run_id, "--db", str(empty_db), "--json"])
     expected = [w["drift"]["psi"] for w in json.loads(capsys.readouterr().out)["windows"]]
     assert list(at.dataframe[0].value["PSI"]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_segments_page_shows_per_segment_thresholds_as_the_command_line_does(capsys):
+    from metricbridge.cli import main
+
+    at = _open(_app(), "segments")
+    if any(box.label == "Model" for box in at.selectbox):
+        _selectbox(at, "Model").set_value("score_gbm").run()
+    threshold = _demo().model("score_gbm").threshold
+    main(["segments", str(DEMO), "--segment", "merchant_segment", "--score", "score_gbm", "--threshold",
+          str(threshold), "--scenario", str(SCENARIO), "--criteria", str(CRITERIA), "--per-segment-thresholds"])
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    comparison = next(line for line in printed if line.startswith("Against the single threshold"))
+    assert any(m.value == comparison for m in at.markdown)
+    table = next(d.value for d in at.dataframe if "single_actions" in d.value.columns)
+    assert table["actions"].sum() <= 600 + 1e-6  # the scenario's capacity, shared

@@ -297,70 +297,10 @@ def _segments_text(model: str, report: SegmentReport) -> list[str]:
 
 def _capacity_plan(counts: ScoreCounts, column: str, scenario: Scenario | None,
                    threshold: float) -> tuple[dict[str, Any], list[str]]:
-    """Per-segment thresholds under the shared capacity (the scenario's, else the single threshold's actions),
-    against ``threshold`` for every segment: the JSON entry and the text lines."""
-    from metricbridge.evaluate import json_ready
-    from metricbridge.narrative import money, number, plural
-    from metricbridge.segments import (
-        capacity_plan,
-        plan_outcomes,
-        segment_counts,
-        segment_label,
-        single_threshold_actions,
-    )
+    from metricbridge.present import shared_capacity
 
-    parts = segment_counts(counts, column)
-    capacity = scenario.capacity if scenario is not None else None
-    budget = float(capacity) if capacity is not None else single_threshold_actions(parts, threshold, scenario=scenario)
-    plan = capacity_plan(parts, actions=budget, scenario=scenario, threshold=threshold)
-    figures = plan_outcomes(plan, parts, scenario=scenario)
-    totals = {side: {name: sum(f[side][name] or 0.0 for f in figures.values())
-                     for name in ("actions", "caught", "value")} for side in ("own", "single")}
-    rows = [{"segment": share.segment, "threshold": share.threshold, **figures[share.segment]["own"],
-             "gain": share.gain, **{f"single_{k}": v for k, v in figures[share.segment]["single"].items()},
-             "single_gain": share.single_gain} for share in plan.shares]
-    entry = json_ready({
-        "budget": plan.budget, "budget_source": "scenario capacity" if capacity is not None else "single threshold",
-        "measure": plan.measure, "period": plan.period, "single_threshold": plan.single_threshold,
-        "actions": plan.actions, "caught": totals["own"]["caught"],
-        "value": totals["own"]["value"] if scenario is not None else None, "gain": plan.gain,
-        "single_actions": plan.single_actions, "single_caught": totals["single"]["caught"],
-        "single_value": totals["single"]["value"] if scenario is not None else None, "single_gain": plan.single_gain,
-        "segments": rows})  # a threshold of null flags none of its segment
-    unit = f"{plural(scenario.action)} per {scenario.period}" if scenario is not None else "flagged items of the data"
-
-    def worth(value: float | None) -> str:
-        return "n/a" if scenario is None or value is None else money(value, scenario.currency)
-
-    source = ("the scenario's capacity" if capacity is not None else
-              "the scenario sets no capacity, so the budget is what the single threshold takes" if scenario else
-              "no scenario, so no capacity: the budget is what the single threshold flags")
-    lines = [f"Per-segment thresholds under a shared {number(round(plan.budget, 1))} {unit} ({source}), against "
-             f"{plan.single_threshold:.6g} for every segment:"]
-    width = max(7, *(len(segment_label(share.segment)) for share in plan.shares))
-    lines.append(f"  {'segment':<{width}} {'threshold':>10} {'actions':>9} {'caught':>8} {'value':>14}  |"
-                 f"  {'single: actions':>15} {'caught':>8} {'value':>14}")
-
-    def row(label: str, threshold_text: str, own: dict[str, Any], single: dict[str, Any]) -> str:
-        return (f"  {label:<{width}} {threshold_text:>10} {own['actions']:>9,.1f} {own['caught']:>8,.1f} "
-                f"{worth(own['value']):>14}  |  {single['actions']:>15,.1f} {single['caught']:>8,.1f} "
-                f"{worth(single['value']):>14}")
-
-    for share in plan.shares:
-        shown = f"{share.threshold:.4g}" if math.isfinite(share.threshold) else "flag none"
-        lines.append(row(segment_label(share.segment), shown, figures[share.segment]["own"],
-                         figures[share.segment]["single"]))
-    lines.append(row("total", "", totals["own"], totals["single"]))
-    positives = plural(scenario.positive) if scenario is not None else "positives"
-    gained = (f"value {money(plan.gain - plan.single_gain, scenario.currency, signed=True)} per {scenario.period}, "
-              if scenario is not None else "")
-    lines.append(f"  Against the single threshold: {gained}{number(round(totals['own']['caught'], 1))} {positives} "
-                 f"caught instead of {number(round(totals['single']['caught'], 1))}, for "
-                 f"{number(round(plan.actions, 1))} {unit} instead of {number(round(plan.single_actions, 1))}.")
-    if plan.single_actions > plan.budget * (1 + 1e-9):
-        lines.append(f"  note: the single threshold takes {number(round(plan.single_actions, 1))} {unit}, more than "
-                     "the capacity: the per-segment thresholds keep within it, so they may gain less.")
-    return entry, lines
+    shared = shared_capacity(counts, column, scenario=scenario, threshold=threshold)
+    return shared.entry, shared.lines
 
 
 def _segments(args: argparse.Namespace) -> int:

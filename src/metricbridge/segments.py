@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -491,7 +491,8 @@ def segment_report(counts: ScoreCounts, key: str, *, threshold: float, criteria:
                    min_items: int = 100, min_positives: int = 10, confidence: float | None = None,
                    bins: int = DEFAULT_BAND_BINS, choice: Choice | None = None,
                    overall: CriteriaResult | None = None, reference: Any = None,
-                   gap_metrics: Sequence[str] = GAP_METRICS) -> SegmentReport:
+                   gap_metrics: Sequence[str] = GAP_METRICS,
+                   progress: Callable[[float, str], None] | None = None) -> SegmentReport:
     """Judge every segment of ``key`` at ``threshold`` (the overall model's).
 
     ``confidence`` overrides the criteria's (default: theirs, else DEFAULT_CONFIDENCE for the intervals). The
@@ -500,6 +501,7 @@ def segment_report(counts: ScoreCounts, key: str, *, threshold: float, criteria:
     overall's when ``overall`` is given; else a Choice that chose nothing: the threshold was given). Segments
     with fewer than ``min_items`` rows or ``min_positives`` positive rows are listed as too few items and not
     judged. ``reference`` names the segment the gaps compare against (default: the largest judged one).
+    ``progress`` hears the share of segments judged, with the segment being judged.
     """
     if min_items < 0 or min_positives < 0:
         raise InputError(f"min_items and min_positives must be 0 or more, not {min_items} and {min_positives}.")
@@ -517,11 +519,14 @@ def segment_report(counts: ScoreCounts, key: str, *, threshold: float, criteria:
             boot = build_bootstrap(counts, decisions=decision_columns(scenario), resamples=resamples, seed=seed,
                                    bins=bins)
             overall = verdicts(resampled(boot, scenario), criteria, threshold=threshold, choice=choice)
-    judged = [_judge_segment(part, key=key, segment=segment, index=index, whole=counts, threshold=threshold,
-                             criteria=per_segment, scenario=scenario, choice=choice, resamples=resamples,
-                             seed=seed, bins=bins, confidence=level, min_items=min_items,
-                             min_positives=min_positives)
-              for index, (segment, part) in enumerate(segments.items())]
+    judged = []
+    for index, (segment, part) in enumerate(segments.items()):
+        if progress:
+            progress(index / len(segments), f"{segment_label(segment)} ({index + 1} of {len(segments)})")
+        judged.append(_judge_segment(part, key=key, segment=segment, index=index, whole=counts, threshold=threshold,
+                                     criteria=per_segment, scenario=scenario, choice=choice, resamples=resamples,
+                                     seed=seed, bins=bins, confidence=level, min_items=min_items,
+                                     min_positives=min_positives))
     base, gaps = _gaps(judged, key=key, reference=reference, metrics=gap_metrics, confidence=level)
     rank = {status: place for place, status in enumerate(STATUS_ORDER)}
     ordered = sorted((j.result for j in judged), key=lambda r: (

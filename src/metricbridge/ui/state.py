@@ -39,6 +39,7 @@ from metricbridge.loading import FileOverview, inspect_file, load_predictions
 from metricbridge.loading.builders import quote
 from metricbridge.loading.reading import TABLE
 from metricbridge.monitor import MonitorReport, WindowedCounts, count_windows, monitor
+from metricbridge.present import SharedCapacity, shared_capacity
 from metricbridge.scenario import Scenario, load_scenario
 from metricbridge.segments import SegmentReport, segment_label, segment_report
 from metricbridge.segments import segment_counts as segment_counts_of
@@ -623,9 +624,20 @@ def segment_figures(source: Source, model: str, column: str, threshold: float) -
 
 def _judge_segments(counts: ScoreCounts, column: str, threshold: float, scenario: Scenario | None,
                     criteria: Criteria | None, progress: ProgressCallback) -> SegmentReport:
-    progress(0.0, f"bootstrap of each value of {column}")
     return segment_report(counts, column, threshold=threshold, criteria=criteria, scenario=scenario,
-                          resamples=RESAMPLES, seed=SEED)
+                          resamples=RESAMPLES, seed=SEED, progress=progress)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_capacity(counts: ScoreCounts, column: str, threshold: float, scenario: Scenario | None) -> SharedCapacity:
+    return shared_capacity(counts, column, scenario=scenario, threshold=threshold)
+
+
+def capacity_plan_for(source: Source, report: EvaluationReport, model: str, column: str,
+                      threshold: float) -> SharedCapacity:
+    """One threshold per segment under the shared capacity, against ``threshold`` for all (arithmetic on the
+    segment counts, no bootstrap; as ``metricbridge segments --per-segment-thresholds`` prints it)."""
+    return _shared_capacity(segment_counts(source, model, column), column, float(threshold), report.scenario)
 
 
 def segments_job(source: Source, report: EvaluationReport, model: str, column: str,

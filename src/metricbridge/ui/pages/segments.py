@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from metricbridge import charts
@@ -58,3 +59,17 @@ def render() -> None:
     with st.expander("The numbers"):
         shown = ["segment", "status", "rows", "positives", "recall", "precision", "flag_rate"]
         st.dataframe(frame[[c for c in shown if c in frame.columns]], hide_index=True)
+    _per_segment_thresholds(source, report, name, column, threshold)
+
+
+def _per_segment_thresholds(source: state.Source, report, name: str, column: str, threshold: float) -> None:
+    with st.expander("One threshold per segment, under the same capacity"):
+        try:
+            shared = state.capacity_plan_for(source, report, name, column, threshold)
+        except MetricBridgeError as error:
+            st.info(str(error))
+            return
+        st.markdown(shared.lines[0])
+        for sentence in shared.sentences:
+            st.markdown(sentence)
+        st.dataframe(pd.DataFrame(shared.entry["segments"]), hide_index=True)
