@@ -157,7 +157,7 @@ def test_the_segments_page_names_the_failing_segment_and_draws_its_bars(page, se
     page.goto(f"{server}/segments")
     settle(page)
     page.get_by_text("merchant segment", exact=False).first.wait_for(timeout=60_000)
-    page.get_by_text("In the 'jewelry' merchant segment", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("In the 'fuel' merchant segment the model catches", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
     page.screenshot(path=Path("/tmp/segments.png") if os.environ.get("KEEP_SHOTS") else tmp_path / "segments.png",
                     full_page=True)

@@ -132,15 +132,14 @@ def _demo_segments(report):
 def test_the_report_names_the_worst_segment_at_the_top_and_lists_every_segment_failing_first(report):
     segments = _demo_segments(report)
     page = html_report(report, "score_gbm", segments=[segments])
-    headline = segments.headline()
-    assert "'jewelry' merchant segment" in headline
+    headline, worst = segments.headline(), segments.worst()
+    assert worst is not None and f"'{worst.label}' merchant segment" in headline
     shown = '<p class="fail">' + html.escape(headline) + "</p>"
     assert page.index(shown) < page.index("<h2>The agreed criteria</h2>") < page.index("<h2>Segments</h2>")
     table = page[page.index("<h2>Segments</h2>"):]
     labels = re.findall(r"<tr><td>([^<]*)</td><td><span class=\"[a-z]+\">([^<]*)</span>", table)
-    assert labels == [(r.label, r.status) for r in segments.results] and labels[0] == ("jewelry", "fail")
-    jewelry = segments.result("jewelry")
-    assert f"<td>{jewelry.rows:,}</td><td>{100 * jewelry.figures['recall']:.1f}% (" in table
+    assert labels == [(r.label, r.status) for r in segments.results] and labels[0] == (worst.label, "fail")
+    assert f"<td>{worst.rows:,}</td><td>{100 * worst.figures['recall']:.1f}% (" in table
     for sentence in segments.sentences():
         assert html.escape(sentence) in table
     assert "<h2>Segments</h2>" not in html_report(report, "score_gbm")  # only when asked

@@ -456,3 +456,39 @@ def test_bad_requests_say_what_to_do(channels, call, message):
     *_, counts = channels
     with pytest.raises(InputError, match=message):
         call(counts)
+
+
+def test_a_segment_where_the_rule_catches_nothing_is_judged_on_the_other_criteria():
+    """In the demo the amount rule catches no fraud in some merchant segments: 'caught at least 1.2 x the
+    rule's' means nothing there, but recall still does; the segment is judged on it and says what it left out."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from metricbridge.criteria import load_criteria
+    from metricbridge.judge import decision_columns
+    from metricbridge.loading import load_predictions
+    from metricbridge.scenario import load_scenario
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    frame = pd.read_parquet(data / "fraud_transactions.parquet")
+    caught_by_rule = frame[(frame["rule_flag"] == 1) & (frame["is_fraud"] == 1)].groupby("merchant_segment").size()
+    without = sorted(set(frame["merchant_segment"]) - set(caught_by_rule.index))
+    assert without  # the demo has such segments
+    scenario, criteria = load_scenario(data / "scenarios" / "demo_fraud.yaml"), load_criteria(
+        data / "criteria" / "demo_fraud.yaml")
+    counts = load_predictions(data / "fraud_transactions.parquet", scores=["score_gbm"]).counts(
+        "score_gbm", keys=["merchant_segment"], sums=scenario.value_columns, decisions=decision_columns(scenario))
+    report = segment_report(counts, "merchant_segment", threshold=0.57, criteria=criteria, scenario=scenario,
+                            resamples=200)
+    for name in without:
+        result = report.result(name)
+        assert [c.relative_to for c in result.unjudged] == ["Amount rule"]
+        judged = [v.criterion.metric for v in result.result.verdicts]
+        assert judged == ["recall"] and result.status != NOT_JUDGED
+        rows = frame[(frame["merchant_segment"] == name) & (frame["is_fraud"] == 1)]
+        assert result.result.verdicts[0].value == pytest.approx((rows["score_gbm"] >= 0.57).mean())
+        sentence = next(s for s in report.sentences() if f"'{name}'" in s)
+        assert result.status in (FAIL, UNCERTAIN) or "not judged here" in sentence
+    for name in set(caught_by_rule.index):
+        assert report.result(name).unjudged == ()

@@ -184,6 +184,7 @@ class SegmentResult:
     intervals: dict[str, tuple[float, float]]
     result: CriteriaResult | None
     status: str
+    unjudged: tuple[Criterion, ...] = ()  # relative to a status quo whose figure is 0 in this segment
 
     def __post_init__(self) -> None:
         if self.status not in STATUS_ORDER:
@@ -213,7 +214,8 @@ class SegmentResult:
                 "threshold": self.threshold, "status": self.status, "figures": _finite(self.figures),
                 "outcomes": None if self.outcomes is None else _finite(self.outcomes),
                 "intervals": {k: [_or_none(a), _or_none(b)] for k, (a, b) in self.intervals.items()},
-                "verdicts": [] if self.result is None else [v.to_dict() for v in self.result.verdicts]}
+                "verdicts": [] if self.result is None else [v.to_dict() for v in self.result.verdicts],
+                "not_judged": [c.describe() for c in self.unjudged]}
 
 
 def _or_none(value: Any) -> Any:
@@ -276,13 +278,32 @@ def _judge_segment(counts: ScoreCounts, *, key: str, segment: Any, index: int, w
     boot = build_bootstrap(counts, decisions=decision_columns(local), resamples=resamples,
                            seed=segment_seed(seed, index), bins=bins)
     intervals, column = _intervals(boot, local, threshold, confidence)
-    result = None
+    result: CriteriaResult | None = None
+    unjudged: tuple[Criterion, ...] = ()
     if criteria is not None:
+        result, unjudged = _judged_where_meaningful(resampled(boot, local), criteria, threshold, choice)
+    return _Judged(SegmentResult(**common, intervals=intervals, result=result, status=_status(result),
+                                 unjudged=unjudged), column)
+
+
+def _judged_where_meaningful(figures: Any, criteria: Criteria, threshold: float,
+                             choice: Choice) -> tuple[CriteriaResult | None, tuple[Criterion, ...]]:
+    """The criteria judged on a segment, leaving out those relative to a status quo whose figure is 0 there (a
+    multiple of nothing means nothing: the rule catches no fraud in this segment); the others still count."""
+    try:
+        return verdicts(figures, criteria, threshold=threshold, choice=choice), ()
+    except CriteriaError:
+        pass
+    kept, left = [], []
+    for criterion in criteria.criteria:
         try:
-            result = verdicts(resampled(boot, local), criteria, threshold=threshold, choice=choice)
-        except CriteriaError:  # a status quo at 0 in this segment: a multiple of it means nothing here
-            result = None
-    return _Judged(SegmentResult(**common, intervals=intervals, result=result, status=_status(result)), column)
+            verdicts(figures, replace(criteria, criteria=(criterion,)), threshold=threshold, choice=choice)
+            kept.append(criterion)
+        except CriteriaError:
+            left.append(criterion)
+    if not kept:
+        return None, tuple(left)
+    return verdicts(figures, replace(criteria, criteria=tuple(kept)), threshold=threshold, choice=choice), tuple(left)
 
 
 def _shortfall(verdict: Verdict) -> float:
@@ -651,10 +672,14 @@ class _Words:
         low, high = result.intervals.get("recall", (math.nan, math.nan))
         if not (math.isnan(low) or math.isnan(high)):
             what += f" ({_percent(low)} to {_percent(high)})"
+        left = "; ".join(c.describe() for c in result.unjudged)
+        unjudged = f" ({left}: not judged here, as that status quo's figure is 0 in this segment)" if left else ""
         if result.status == PASS:
             it = what.replace("the model ", "it ", 1)
-            return [f"{self.where(result)} the model meets every agreed target: {it}."]
-        return [f"{self.where(result)} {what}, and flags {_percent(result.figures['flag_rate'])} of {self.items}."]
+            every = "every other agreed target" if unjudged else "every agreed target"
+            return [f"{self.where(result)} the model meets {every}: {it}{unjudged}."]
+        return [f"{self.where(result)} {what}, and flags {_percent(result.figures['flag_rate'])} of "
+                f"{self.items}{unjudged}."]
 
 
 # -- one threshold per segment under a shared capacity ---------------------------------------------------------

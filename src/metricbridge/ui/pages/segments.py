@@ -52,7 +52,8 @@ def render() -> None:
     if result.warning:
         st.warning(result.warning)
     for sentence in result.sentences():
-        st.markdown(f"- {sentence}")
+        if sentence != result.warning:  # said once, above
+            st.markdown(f"- {sentence}")
     figure = st.radio("Figure", list(_FIGURES), format_func=_FIGURES.get, horizontal=True, key="segment_figure")
     frame = result.to_frame()
     charting.show(charts.segment_chart(frame, figure, _FIGURES[figure]))
