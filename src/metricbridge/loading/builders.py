@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO_BINNED_ABOVE", "DEFAULT_BINS", "BinLookup", "CountingRequest", "Progress", "bin_edges", "choose_mode",
-    "counts_from_arrays", "counts_from_table", "edges_for", "quote", "scaled",
+    "counts_from_arrays", "counts_from_table", "edges_for", "key_codes", "quote", "scaled",
 ]
 
 DEFAULT_BINS = 10_000
@@ -255,6 +255,9 @@ def _key_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return codes, np.array([*uniques, None], dtype=object)
     uniques, inverse = np.unique(values, return_inverse=True)
     return inverse.reshape(-1), uniques
+
+
+key_codes = _key_codes  # public for the engines' builders (metricbridge.sources): cells keyed alike
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -26,7 +26,7 @@ from metricbridge.loading.reading import TABLE, Table, read_table
 if TYPE_CHECKING:  # pandas only for the preview and the work list: loading and counting never need it
     import pandas as pd
 
-__all__ = ["Predictions", "load_predictions", "MAX_ROWS_SHOWN", "FLAG_SQL"]
+__all__ = ["Predictions", "load_predictions", "predictions_of", "MAX_ROWS_SHOWN", "FLAG_SQL", "decision_sql"]
 
 MAX_ROWS_SHOWN = 5
 FLAG_SQL = "{score} >= ?"  # the threshold rule (metricbridge.counts.flags) in SQL; bind the threshold
@@ -47,6 +47,9 @@ def _decision_sql(column: str) -> str:
     """1 where a recorded decision acted on the item, else 0 (the spellings are constants, not data)."""
     flagged = ", ".join(f"'{value}'" for value in _FLAGGED)
     return f"CAST(CASE WHEN {_label_norm(column)} IN ({flagged}) THEN 1 ELSE 0 END AS TINYINT)"
+
+
+decision_sql = _decision_sql  # public for the sources that count a view (metricbridge.sources)
 
 
 def _is_missing(column: str) -> str:
@@ -364,12 +367,32 @@ def load_predictions(
     "reading FILE", then "checking FILE".
     """
     table = read_table(path, name=name, progress=scaled(progress, 0.0, 0.75))
+    return predictions_of(table, label=label, scores=scores, positive=positive, weight=weight, id=id,
+                          drop_missing=drop_missing, exclude=exclude, labels_pending=labels_pending,
+                          progress=scaled(progress, 0.75, 1.0))
+
+
+def predictions_of(
+    table: Table,
+    *,
+    label: str | None = None,
+    scores: Sequence[str] = (),
+    positive: str | None = None,
+    weight: str | None = None,
+    id: str | None = None,
+    drop_missing: bool = False,
+    exclude: Sequence[str] = (),
+    labels_pending: bool = False,
+    progress: Progress | None = None,
+) -> Predictions:
+    """Validate a table already read (a file's, or a view of data read in place): :func:`load_predictions`
+    without the reading. ``progress`` hears the fraction done with "checking NAME"."""
     checking = f"checking {table.name.strip(chr(39))}"
     if progress:
-        progress(0.75, checking)
+        progress(0.0, checking)
     choice = choose_columns(table, label=label, scores=tuple(scores), weight=weight, id=id, exclude=exclude)
     if progress:
-        progress(0.85, checking)
+        progress(0.4, checking)
     required = [(choice.label, "label"), *((s, "score") for s in choice.scores)]
     if choice.weight:
         required.append((choice.weight, "weight"))

@@ -35,10 +35,11 @@ from metricbridge.errors import InputError
 from metricbridge.limits import LIMITS, beyond
 from metricbridge.loading.builders import Progress, quote
 
-__all__ = ["Table", "read_table", "TABLE", "ROW_COLUMN"]
+__all__ = ["Table", "read_table", "view_table", "csv_source", "TABLE", "ROW_COLUMN", "PART_COLUMN"]
 
 TABLE = "rows"
 ROW_COLUMN = "__metricbridge_row"  # the reserved name of the row numbers, when a column hides DuckDB's rowid
+PART_COLUMN = "__metricbridge_part"  # a view of several files: the reserved names of each row's file (number, name)
 NULL_STRINGS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SNIFF_BYTES = 64 * 1024
 _DUCKDB_LINE_BYTES = 2 * 1024 * 1024  # the longest line DuckDB's CSV reader reads by default (max_line_size)
@@ -72,6 +73,10 @@ class Table:
 
     ``columns`` are the file's columns; ``row_column`` the reserved column numbering the rows when a column of
     the file hides DuckDB's ``rowid`` (else None); ``notes`` say how the file was read (its encoding).
+
+    A view of data read in place (:func:`view_table`: files larger than memory) has no ``rowid``: its
+    ``row_sql`` orders the rows as the source holds them, ``row_label_sql`` names a row in messages ("7", or
+    "7 of part-3.parquet" for a folder of files), and ``hidden`` are its other reserved columns.
     """
 
     name: str
@@ -82,6 +87,9 @@ class Table:
     format: str
     row_column: str | None = None
     notes: tuple[str, ...] = ()
+    row_sql: str | None = None
+    row_label_sql: str | None = None
+    hidden: tuple[str, ...] = ()
 
     def is_numeric(self, column: str) -> bool:
         return bool(_NUMERIC.match(self.types[column]))
@@ -93,17 +101,20 @@ class Table:
     @property
     def row(self) -> str:
         """SQL of a row's position in the file (0 for the first data row); order by it to keep file order."""
+        if self.row_sql is not None:
+            return self.row_sql
         return "rowid" if self.row_column is None else quote(self.row_column)
 
     @property
     def spreadsheet_row(self) -> str:
         """SQL of a row's number as a spreadsheet shows the file: the header is row 1."""
-        return f"({self.row} + 2)"
+        return self.row_label_sql if self.row_label_sql is not None else f"({self.row} + 2)"
 
     @property
     def star(self) -> str:
         """SQL selecting every column of the file (and not the reserved row numbers)."""
-        return "*" if self.row_column is None else f"* EXCLUDE ({quote(self.row_column)})"
+        reserved = [name for name in (self.row_column, *self.hidden) if name is not None]
+        return "*" if not reserved else f"* EXCLUDE ({', '.join(map(quote, reserved))})"
 
     def free_name(self, wanted: str) -> str:
         """``wanted``, or ``wanted_2``, ``wanted_3``...: a name no column has (in any case), for a column added
@@ -843,3 +854,83 @@ def read_table(path: str | Path, *, name: str | None = None, progress: Progress 
         progress(1.0, what)
     return Table(name=file, con=con, columns=columns, types=table.types, n_rows=n_rows, format=file_format,
                  row_column=table.row_column, notes=table.notes)
+
+
+# -- data read in place: a view ------------------------------------------------------------------------------
+def csv_source(con: duckdb.DuckDBPyConnection, path: Path, file: str) -> tuple[str, list[str]]:
+    """The ``read_csv`` call that reads a UTF-8 CSV file in place (for a view), and its header's names.
+
+    The dialect is DuckDB's sniffer's, the header is read with Python's csv module (DuckDB renames duplicate
+    names) and checked as an upload's is. A file in another encoding is refused: an upload is transcoded into a
+    copy, but a file read in place is not copied.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+        whole_head = len(head) < _SNIFF_BYTES or not handle.read(1)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise InputError(f"{file}: the file is empty. Export the predictions again, with a header row.")
+    wide = _wide_encoding(head)
+    if wide is None and _looks_binary(head):
+        raise InputError(f"{file}: is not a table: it holds {_kind_of_binary(head)}.")
+    bad = _first_non_utf8(head, whole_file=whole_head)
+    if wide is not None or bad is not None:
+        at = bad or 0
+        found = wide[1] if wide is not None else f"line {_line_of(head, at)} holds the byte 0x{head[at]:02X}"
+        raise InputError(f"{file}: is not UTF-8 text ({found}). A file read in place must be UTF-8: convert "
+                         "it (iconv -t UTF-8), write it as Parquet, or upload it (uploads are converted).")
+    try:
+        dialect, n_columns = _sniff(con, path, None)
+    except (_LineTooLong, _Unsniffable) as error:
+        raise InputError(f"{file}: cannot be read as a CSV table ({str(error).splitlines()[0][:200]}). Save it "
+                         "again as CSV with one header row and one separator, or write it as Parquet.") from None
+    names = _header_names(path, dialect, file)
+    _check_names(names, file, csv_header=True)
+    if n_columns != len(names):
+        _raise_ragged(path, file, dialect, len(names))
+    return _read_csv_sql(path, whole_file=False, max_line=None), names
+
+
+def view_table(con: duckdb.DuckDBPyConnection, source: str, *, name: str, format: str, row: str,
+               part: str | None = None, part_name: str | None = None, names: Sequence[str] | None = None,
+               notes: Sequence[str] = ()) -> Table:
+    """A Table over a VIEW of ``source`` (a FROM item DuckDB reads in place: ``read_parquet(...)``,
+    ``read_csv(...)``, a table of an attached database): nothing is copied, every query reads the source.
+
+    ``row`` is SQL of a row's place in its file (0 for the first), ``part`` SQL of its file's number when the
+    source is several files, and ``part_name`` SQL of that file's name in messages. ``names`` are a CSV
+    header's names, checked against what DuckDB reads. The checks are an upload's: column names, the length of
+    text cells (one scan of the text columns) and at least one row (``name`` is what messages call the data).
+    """
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    columns = tuple(str(entry[0]) for entry in described)
+    if names is not None:
+        _check_read_names(names, columns, name, csv_header=True)
+    else:
+        _check_names(columns, name, csv_header=False)
+    taken = {_name_key(column, csv_header=False) for column in columns}
+    row_column = _free_name(ROW_COLUMN, taken)
+    extra = {row_column: row}
+    if part is not None:
+        part_column = _free_name(PART_COLUMN, taken | {row_column})
+        file_column = _free_name(f"{PART_COLUMN}_file", taken | {row_column, part_column})
+        extra |= {part_column: part, file_column: part_name or f"CAST({part} AS VARCHAR)"}
+    added = ", ".join(f"{sql} AS {quote(column)}" for column, sql in extra.items())
+    con.execute(f"CREATE OR REPLACE VIEW {TABLE} AS SELECT *, {added} FROM {source}")
+    row_sql = row_label_sql = None
+    if part is not None:
+        row_sql = f"{quote(part_column)}, {quote(row_column)}"
+        row_label_sql = f"(CAST({quote(row_column)} + 2 AS VARCHAR) || ' of ' || {quote(file_column)})"
+    table = Table(name=name, con=con, columns=columns, types={str(e[0]): str(e[1]) for e in described}, n_rows=0,
+                  format=format, row_column=row_column, notes=tuple(notes), row_sql=row_sql,
+                  row_label_sql=row_label_sql, hidden=tuple(extra)[1:])
+    _check_cells(table)
+    n_rows = int((con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() or (0,))[0])
+    if n_rows == 0:
+        shown = ", ".join(column if len(column) <= 60 else f"{column[:60]}..." for column in columns[:6])
+        if names is not None:  # a CSV file: an upload's words
+            raise InputError(f"{name}: has a header ({shown}) but no data rows. Export the predictions with their "
+                             "rows.")
+        raise InputError(f"{name}: has columns ({shown}) but no data rows.")
+    return Table(name=name, con=con, columns=columns, types=table.types, n_rows=n_rows, format=format,
+                 row_column=row_column, notes=table.notes, row_sql=row_sql, row_label_sql=row_label_sql,
+                 hidden=table.hidden)
