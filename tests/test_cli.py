@@ -616,3 +616,19 @@ def test_monitor_compares_with_a_saved_run_as_with_its_file(tmp_path, capsys):
     assert "neither a file nor a saved run" in capsys.readouterr().err
     assert main(live) == 2
     assert "needs the agreed threshold" in capsys.readouterr().err
+
+
+def test_evaluate_reads_a_folder_of_parts_in_place_with_the_figures_of_the_whole_file(tmp_path, capsys):
+    frame = pd.read_parquet(DEMO)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, part in enumerate((frame.iloc[:15_000], frame.iloc[15_000:])):
+        part.to_parquet(folder / f"part-{index}.parquet")
+    args = ["--score", "score_gbm", "--label", "is_fraud", "--threshold", "0.5", "--json"]
+    assert main(["evaluate", str(DEMO), *args]) == 0
+    whole = _strict_json(capsys.readouterr().out)["models"]
+    for source in (folder, str(folder / "*.parquet")):
+        assert main(["evaluate", str(source), *args]) == 0
+        assert _strict_json(capsys.readouterr().out)["models"] == whole
+    assert main(["evaluate", str(folder), *args, "--save", "--project", "p", "--db", str(tmp_path / "p.duckdb")]) == 2
+    assert "--save keeps the data with the run, so it needs one file" in capsys.readouterr().err

@@ -262,3 +262,24 @@ def test_importing_the_module_needs_no_pyspark():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).parent)
     assert result.stdout.strip() == "False"
+
+
+def test_the_command_line_with_spark_prints_the_local_json(spark, tmp_path, capsys):
+    """evaluate --spark on a folder of Parquet parts: the same figures as the local path on the same rows."""
+    import json
+
+    from metricbridge.cli import main
+
+    data = rows(3_000, seed=5)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    table = pa.table({"label": data["y"], "score": data["s"]})
+    pq.write_table(table.slice(0, 1_000), folder / "part-0.parquet")
+    pq.write_table(table.slice(1_000), folder / "part-1.parquet")
+    args = ["evaluate", str(folder), "--label", "label", "--score", "score", "--threshold", "0.5", "--json"]
+    assert main(args) == 0
+    local = json.loads(capsys.readouterr().out)["models"]
+    assert main([*args, "--spark"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == local
+    assert main(["evaluate", str(folder), "--spark", "--json"]) == 2
+    assert "--spark needs the columns named" in capsys.readouterr().err

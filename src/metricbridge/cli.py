@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # each command imports what it uses: evaluating a file loads 
 __all__ = ["main", "run", "build_parser"]
 
 EXIT_OK, EXIT_CRITERIA_NOT_MET, EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
+IN_PLACE_BYTES = 1 << 30  # a file larger than this is read in place (DuckDB, out of core), not loaded
 DEFAULT_BINS = 10_000  # loading.builders.DEFAULT_BINS (a test holds them equal); named here to keep help cheap
 
 
@@ -83,7 +84,12 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
 
 def _evaluation_options(parser: argparse.ArgumentParser) -> None:
     """The options of every command that evaluates a file (evaluate, report, flag)."""
-    parser.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores")
+    parser.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores; also a folder of Parquet "
+                                                "parts, a quoted glob ('parts/*.parquet') or DB.duckdb:TABLE, read "
+                                                "in place")
+    parser.add_argument("--in-place", action="store_true",
+                        help="read the file where it is, out of core, instead of loading it (automatic for "
+                             f"folders, globs, DuckDB tables and files over {IN_PLACE_BYTES >> 30} GiB)")
     parser.add_argument("--label", help="label column (guessed when not given)")
     parser.add_argument("--score", action="append", default=[], metavar="COL",
                         help="score column; repeat for several models (default: every column that looks like one)")
@@ -128,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     _segment_options(evaluate, required=False)
     evaluate.add_argument("--model", metavar="COL",
                           help="the model whose segments are judged (default: the first score column)")
+    evaluate.add_argument("--spark", action="store_true",
+                          help="count with a local Spark session (pip install 'metricbridge[spark]', Java 17+): the "
+                               "same figures; name --label and --score")
     evaluate.add_argument("--save", action="store_true", help="keep this evaluation as a run of --project")
     evaluate.add_argument("--project", metavar="NAME", help="the project to save the run in")
     evaluate.add_argument("--run", metavar="NAME", help="the run's name (default: the file name)")
@@ -213,9 +222,14 @@ def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport
     if criteria is not None:
         criteria.check(scenario)  # before any counting: a criteria file that cannot be judged is bad input
     segments = getattr(args, "segment", None) or []
-    predictions = load_predictions(args.file, label=args.label, scores=args.score, positive=args.positive,
-                                   weight=args.weight, id=args.id, drop_missing=args.drop_missing,
-                                   exclude=(*scenario_columns(scenario), *segments))
+    options = {"label": args.label, "scores": args.score, "positive": args.positive, "weight": args.weight,
+               "id": args.id, "drop_missing": args.drop_missing, "exclude": (*scenario_columns(scenario), *segments)}
+    if _in_place(args):
+        from metricbridge.sources import open_source
+
+        predictions: Predictions = open_source(str(args.file), **options)
+    else:
+        predictions = load_predictions(args.file, **options)
     for column in segments:  # before any counting: a segment column the file lacks is bad input
         predictions.require_column(column, "segment")
     report = evaluate_predictions(predictions, threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
@@ -224,6 +238,43 @@ def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return predictions, report, scenario, criteria
+
+
+def _in_place(args: argparse.Namespace) -> bool:
+    """Whether to read the data where it is (metricbridge.sources): asked for, or not a plain file to load (a
+    folder, a glob, DB.duckdb:TABLE), or a file too large to load."""
+    path = Path(args.file)
+    if args.in_place or path.is_dir() or any(c in str(path) for c in "*?[") or ".duckdb:" in str(path):
+        return True
+    return path.is_file() and (path.suffix == ".duckdb" or path.stat().st_size > IN_PLACE_BYTES)
+
+
+def _spark_evaluation(args: argparse.Namespace) -> tuple[EvaluationReport, Scenario | None, Criteria | None]:
+    """``evaluate --spark``: the file (Parquet, a folder of parts, or CSV) read by a local Spark session and
+    counted there; the same JSON as the local path."""
+    from metricbridge.criteria import load_criteria
+    from metricbridge.scenario import load_scenario
+    from metricbridge.sources.spark import evaluate_spark, local_session
+
+    if not args.label or not args.score:
+        raise MetricBridgeError("--spark needs the columns named: --label COL and --score COL (repeat for several "
+                                "models); Spark data are not guessed from.")
+    if args.exact and args.bins:
+        raise MetricBridgeError("choose --exact or --bins, not both.")
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    criteria = load_criteria(args.criteria) if args.criteria else None
+    if criteria is not None:
+        criteria.check(scenario)
+    path = str(args.file)
+    session = local_session()
+    reader = session.read.option("header", True).option("inferSchema", True)
+    frame = reader.csv(path) if path.endswith((".csv", ".tsv", ".txt")) else reader.parquet(path)
+    report = evaluate_spark(frame, name=Path(path).name, label=args.label, scores=args.score,
+                            positive=args.positive, weight=args.weight, id=args.id, drop_missing=args.drop_missing,
+                            threshold=args.threshold, mode="exact" if args.exact else "binned" if args.bins else "auto",
+                            bins=args.bins or DEFAULT_BINS, scenario=scenario, criteria=criteria,
+                            resamples=args.bootstrap, seed=args.seed)
+    return report, scenario, criteria
 
 
 def _model(report: EvaluationReport, name: str | None) -> str:
@@ -409,11 +460,21 @@ def _monitor_table(report: Any) -> str:
 def _evaluate(args: argparse.Namespace) -> int:
     from metricbridge.narrative import report_text
 
-    predictions, report, scenario, criteria = _evaluation(args)
-    name = _model(report, args.model)
-    # segments are judged before anything is saved or printed: a bad segment column is bad input, nothing else
-    segments = {column: judged for column, (_, judged) in
-                _judge_segments(args, predictions, report, scenario, criteria, name).items()} if args.segment else {}
+    if args.save and not Path(args.file).is_file():
+        raise MetricBridgeError(f"--save keeps the data with the run, so it needs one file, not {str(args.file)!r}: "
+                                "evaluate it without --save, or save a file of its rows.")
+    if args.spark:
+        if args.segment:
+            raise MetricBridgeError("--segment is not available with --spark yet: count segments locally "
+                                    "(metricbridge segments FILE --segment COL reads folders in place).")
+        report, scenario, criteria = _spark_evaluation(args)
+        name, segments = _model(report, args.model), {}
+    else:
+        predictions, report, scenario, criteria = _evaluation(args)
+        name = _model(report, args.model)
+        # segments are judged before anything is saved or printed: a bad segment column is bad input
+        judged_columns = _judge_segments(args, predictions, report, scenario, criteria, name) if args.segment else {}
+        segments = {column: judged for column, (_, judged) in judged_columns.items()}
     if args.save:
         ids = _save(args, report, scenario, criteria)
         print(f"saved {len(ids)} run{'s' if len(ids) > 1 else ''} in project {args.project!r}: "
