@@ -442,3 +442,28 @@ def test_exact_counting_beyond_memory_is_refused_with_a_pointer_to_bins(tmp_path
         opened.counts("score", mode="exact")
     assert opened.counts("score", mode="auto").mode == "binned"  # auto: the cells would not fit, so bins
     assert opened.counts("score", mode="binned", bins=100).mode == "binned"
+
+
+def test_what_is_read_in_place_and_how_a_source_is_told_apart(tmp_path):
+    import time
+
+    import pandas as pd
+
+    from metricbridge import cli
+    from metricbridge.sources.local import IN_PLACE_BYTES, inspect_source, reads_in_place, source_digest
+
+    assert cli.IN_PLACE_BYTES == IN_PLACE_BYTES
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = pd.DataFrame({"label": [0, 1, 0, 1], "score": [0.1, 0.8, 0.3, 0.6]})
+    frame.to_parquet(folder / "part-0.parquet")
+    small = tmp_path / "small.parquet"
+    frame.to_parquet(small)
+    assert reads_in_place(folder) and reads_in_place(str(folder / "*.parquet")) and not reads_in_place(small)
+    before = source_digest(folder)
+    assert source_digest(folder) == before
+    time.sleep(0.01)
+    frame.to_parquet(folder / "part-1.parquet")  # a part added: another source
+    assert source_digest(folder) != before
+    seen = inspect_source(folder)
+    assert seen.label == "label" and seen.scores == ("score",)

@@ -550,3 +550,35 @@ def test_segments_page_shows_per_segment_thresholds_as_the_command_line_does(cap
     assert any(m.value == comparison for m in at.markdown)
     table = next(d.value for d in at.dataframe if "single_actions" in d.value.columns)
     assert table["actions"].sum() <= 600 + 1e-6  # the scenario's capacity, shared
+
+
+def test_a_large_dataset_opened_by_path_is_read_in_place_with_the_figures_of_the_whole_file(tmp_path):
+    """The Data page's "Open a large dataset": a folder of Parquet parts, counted out of core, gives the
+    demo file's figures; a path that is not there is refused and the demo stays loaded."""
+    frame = pd.read_parquet(DEMO)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, part in enumerate((frame.iloc[:25_000], frame.iloc[25_000:])):
+        part.to_parquet(folder / f"part-{index}.parquet")
+    at = _open(_app(), "data")
+    at.radio[0].set_value("Open a large dataset").run()
+    box = next(t for t in at.text_input if t.label == "Path or table")
+    box.input(str(tmp_path / "nowhere"))
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert any("no such file" in e.value for e in at.error)
+    box = next(t for t in at.text_input if t.label == "Path or table")
+    box.input(str(folder))
+    next(b for b in at.button if b.label == "Open").click().run()
+    assert not at.exception
+    _open(at, "home")
+    assert any("parts" in s.value for s in at.subheader)
+    _open(at, "metrics")
+    assert not at.exception
+    if any(box.label == "Model" for box in at.selectbox):
+        _selectbox(at, "Model").set_value("score_gbm").run()
+    whole = evaluate_file(DEMO, scores=["score_gbm"], threshold=float(_metric_threshold(at)))
+    assert _metric(at, "Caught") == f"{whole.model('score_gbm').at_threshold['tp']:,.0f}"
+
+
+def _metric_threshold(at: AppTest) -> float:
+    return next(n.value for n in at.number_input if n.label.startswith("Exact threshold"))

@@ -775,3 +775,52 @@ def evaluate_source(
                                 criteria=criteria, resamples=DEFAULT_RESAMPLES if resamples is None else resamples,
                                 seed=seed, band_bins=DEFAULT_BAND_BINS if band_bins is None else band_bins,
                                 preview_rows=preview_rows, progress=scaled_progress(progress, 0.4, 1.0))
+
+
+# -- for the app and the command line: which data are read in place, and what they are ----------------------------
+
+IN_PLACE_BYTES = 1 << 30  # a file larger than this is read in place, not loaded into memory
+
+
+def reads_in_place(source: str | Path) -> bool:
+    """Whether ``source`` is read where it is rather than loaded: a folder, a glob, ``DB.duckdb:TABLE``, a
+    DuckDB file, or a file larger than IN_PLACE_BYTES."""
+    text, path = str(source), Path(source)
+    if path.is_dir() or (not path.exists() and (any(c in text for c in "*?[") or ".duckdb:" in text)):
+        return True
+    return path.is_file() and (path.suffix.lower() == ".duckdb" or path.stat().st_size > IN_PLACE_BYTES)
+
+
+def source_digest(source: str | Path) -> str:
+    """What identifies a source read in place without reading it whole: its path and the name, size and time
+    of each of its files (any part rewritten or added gives another digest)."""
+    import hashlib
+
+    text = str(source)
+    head = text.rpartition(".duckdb:")[0] + ".duckdb" if ".duckdb:" in text and not Path(text).exists() else text
+    path = Path(head)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
+        [path] if path.is_file() else sorted(Path(p) for p in glob.glob(head, recursive=True)))
+    sha = hashlib.sha256(text.encode())
+    for file in files:
+        info = file.stat()
+        sha.update(f"\0{file}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    return sha.hexdigest()
+
+
+def inspect_source(source: str | Path, *, table: str | None = None, name: str | None = None) -> Any:
+    """The Data page's first look at a source read in place (a ``FileOverview``: columns and guesses), as
+    :func:`metricbridge.loading.inspect_file` gives for an upload."""
+    from metricbridge.loading import overview
+
+    con = connect()
+    try:
+        found = _resolve(con, source, table, name)
+        try:
+            view = view_table(con, found.sql, name=found.name, format=found.format, row=found.row, part=found.part,
+                              part_name=found.part_name, names=found.names, notes=found.notes)
+            return overview(view)
+        except duckdb.Error as error:
+            raise _read_error(found.name, error) from error
+    finally:
+        con.close()

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -35,7 +36,7 @@ from metricbridge.evaluate import EvaluationReport, evaluate_file, policy_thresh
 from metricbridge.export import safe_csv
 from metricbridge.judge import Choice, Resampled, choose, decision_columns, resampled, verdicts
 from metricbridge.judge import bands as bands_of
-from metricbridge.loading import FileOverview, inspect_file, load_predictions
+from metricbridge.loading import FileOverview, Predictions, inspect_file, load_predictions
 from metricbridge.loading.builders import quote
 from metricbridge.loading.reading import TABLE
 from metricbridge.monitor import MonitorReport, WindowedCounts, count_windows, monitor
@@ -44,6 +45,13 @@ from metricbridge.scenario import Scenario, load_scenario
 from metricbridge.segments import SegmentReport, segment_label, segment_report
 from metricbridge.segments import segment_counts as segment_counts_of
 from metricbridge.sensitivity import CostRatioRange, capacity_value, cost_ratio_range, tornado
+from metricbridge.sources.local import (
+    evaluate_source,
+    inspect_source,
+    open_source,
+    reads_in_place,
+    source_digest,
+)
 from metricbridge.ui import background
 from metricbridge.uncertainty import (
     DEFAULT_BAND_BINS,
@@ -135,6 +143,18 @@ def demo_source(key: str) -> Source | None:
 @functools.lru_cache(maxsize=16)
 def _digest_of(path: str) -> str:
     return file_digest(path)  # a demo file is read once per server, not on every first visit
+
+
+def open_in_place(path: str) -> Source:
+    """A source read where it is (a folder of Parquet parts, a glob, DB.duckdb:TABLE, a large file): identified
+    by its files' names, sizes and times, not by hashing its bytes. MetricBridgeError when it cannot be read."""
+    text = path.strip()
+    if not text:
+        raise MetricBridgeError("Give the path of a Parquet file, a folder of Parquet parts, a glob or "
+                                "DB.duckdb:TABLE.")
+    source = Source(name=Path(text.rstrip("/")).name or text, path=text, digest=source_digest(text))
+    overview(source)  # refuses what cannot be read, with the file and column named
+    return source
 
 
 def save_upload(name: str, content: bytes) -> Source:
@@ -295,7 +315,15 @@ def set_criteria(criteria: Criteria | None, *, loaded: bool = False) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _overview(digest: str, path: str, name: str) -> FileOverview:
+    if reads_in_place(path):
+        return inspect_source(path, name=name)  # type: ignore[no-any-return]
     return inspect_file(path, name=name)
+
+
+def _load(path: str, **options: Any) -> Predictions:
+    """The predictions of ``path``: loaded into memory (an upload, a demo), or read in place out of core (a
+    folder of Parquet parts, a glob, a DuckDB table, a file over 1 GiB), checked alike."""
+    return open_source(path, **options) if reads_in_place(path) else load_predictions(path, **options)
 
 
 def overview(source: Source) -> FileOverview:
@@ -306,7 +334,8 @@ def _count(path: str, name: str, choices: Choices, skeleton: Scenario | None,
            progress: ProgressCallback) -> EvaluationReport:
     # Counted once per file, column choice and scenario columns (the skeleton); a scenario edit is then
     # arithmetic (report.with_scenario) and a threshold move is report.at(): neither recounts.
-    return evaluate_file(path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
+    evaluate = evaluate_source if reads_in_place(path) else evaluate_file
+    return evaluate(path, name=name, ask_threshold_for_margins=False, scenario=skeleton, threshold=None,
                          progress=progress, **asdict(choices))
 
 
@@ -555,7 +584,7 @@ def worklist(source: Source, model: str, threshold: float) -> Callable[[], bytes
 def _worklist(path: str, name: str, choices: Choices, model: str, threshold: float) -> bytes:
     options = asdict(choices)
     options["scores"] = [model]
-    return safe_csv(load_predictions(path, name=name, **options).flagged(model, threshold))
+    return safe_csv(_load(path, name=name, **options).flagged(model, threshold))
 
 
 # -- segments ----------------------------------------------------------------------------------------------
@@ -577,7 +606,7 @@ def segment_columns(source: Source, report: EvaluationReport) -> list[str]:
 def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
-    predictions = load_predictions(path, name=name, **asdict(choices))
+    predictions = _load(path, name=name, **asdict(choices))
     sql = ", ".join(f"approx_count_distinct({quote(c)})" for c in candidates)
     found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
     return tuple(c for c, values in zip(candidates, found, strict=True) if 1 < int(values) <= MAX_SEGMENTS)
@@ -588,7 +617,7 @@ def _segment_counts(path: str, name: str, choices: Choices, model: str, column: 
                     columns: tuple[tuple[str, ...], tuple[str, ...]]) -> ScoreCounts:
     options = asdict(choices)
     options["scores"] = [model]
-    predictions = load_predictions(path, name=name, **options)
+    predictions = _load(path, name=name, **options)
     predictions.require_column(column, "segment")
     distinct = predictions.table.con.execute(f"SELECT count(DISTINCT {quote(column)}) FROM {TABLE}").fetchone()
     if distinct is not None and int(distinct[0]) > MAX_SEGMENTS:
@@ -700,7 +729,7 @@ def time_columns(source: Source, report: EvaluationReport) -> list[str]:
 def _dated(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
-    predictions = load_predictions(path, name=name, labels_pending=True, **asdict(choices))
+    predictions = _load(path, name=name, labels_pending=True, **asdict(choices))
     sql = ", ".join(f"count_if({quote(c)} IS NOT NULL AND TRY_CAST({quote(c)} AS TIMESTAMP) IS NULL) = 0 AND "
                     f"count({quote(c)}) > 0" for c in candidates)
     found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
@@ -725,7 +754,7 @@ def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, s
               progress: ProgressCallback) -> WindowedCounts:
     options = asdict(choices)
     options["scores"] = [request.model]
-    predictions = load_predictions(path, name=name, labels_pending=True, **options)
+    predictions = _load(path, name=name, labels_pending=True, **options)
     return count_windows(predictions, request.model, request.time, request.window,
                          sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario),
                          progress=lambda fraction, what: progress(0.2 * fraction, what))
@@ -734,7 +763,7 @@ def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, s
 def _reference(choices: Choices, request: MonitorRequest) -> ScoreCounts | None:
     if request.reference_file is None:
         return None
-    predictions = load_predictions(request.reference_file, name="the reference run's rows", label=choices.label,
+    predictions = _load(request.reference_file, name="the reference run's rows", label=choices.label,
                                    scores=[request.model], positive=choices.positive, weight=choices.weight,
                                    drop_missing=choices.drop_missing)
     return predictions.counts(request.model)

@@ -7,17 +7,23 @@ import streamlit as st
 from metricbridge.errors import MetricBridgeError
 from metricbridge.loading import FileOverview
 from metricbridge.narrative import number, percent
+from metricbridge.sources.local import reads_in_place
 from metricbridge.ui import state, widgets
 
 _UPLOAD = "Upload a file"
+_LARGE = "Open a large dataset"
 _NONE = "(none)"
 
 
 def _source_picker() -> None:
-    options = [f"Demo: {demo.title}" for demo in state.DEMOS.values()] + [_UPLOAD]
+    options = [f"Demo: {demo.title}" for demo in state.DEMOS.values()] + [_UPLOAD, _LARGE]
     source = state.current_source()
-    index = list(state.DEMOS).index(source.demo) if source and source.demo else len(options) - 1
+    in_place = source is not None and not source.demo and reads_in_place(source.path)
+    index = list(state.DEMOS).index(source.demo) if source and source.demo else len(options) - (1 if in_place else 2)
     picked = st.radio("Data", options, index=index, horizontal=True, label_visibility="collapsed")
+    if picked == _LARGE:
+        _large_dataset(source)
+        return
     if picked != _UPLOAD:
         key = list(state.DEMOS)[options.index(picked)]
         if source is None or source.demo != key:
@@ -37,6 +43,27 @@ def _source_picker() -> None:
         st.error(str(error))
         return
     st.session_state[state.SOURCE] = candidate
+
+
+def _large_dataset(source: state.Source | None) -> None:
+    """A path on this machine, read where it is (nothing is uploaded or copied) and counted out of core."""
+    with st.form("large_dataset"):
+        path = st.text_input("Path or table", value=source.path if source and not source.demo else "",
+                             placeholder="/data/predictions/ · /data/predictions/*.parquet · warehouse.duckdb:scores",
+                             help="A Parquet file, a folder of Parquet parts (hive partitions included), a glob, a "
+                                  "CSV file, or a table of a DuckDB database. It is read in place by DuckDB with a "
+                                  "memory limit, so it may be larger than memory.")
+        opened = st.form_submit_button("Open")
+    if not opened:
+        return
+    try:
+        with st.spinner(f"Reading the columns of {path}…"):
+            candidate = state.open_in_place(path)
+    except MetricBridgeError as error:  # keep what was loaded before
+        st.error(str(error))
+        return
+    st.session_state[state.SOURCE] = candidate
+    st.rerun()
 
 
 def _index(options: list[str], value: str | None) -> int:
