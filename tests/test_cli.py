@@ -632,3 +632,24 @@ def test_evaluate_reads_a_folder_of_parts_in_place_with_the_figures_of_the_whole
         assert _strict_json(capsys.readouterr().out)["models"] == whole
     assert main(["evaluate", str(folder), *args, "--save", "--project", "p", "--db", str(tmp_path / "p.duckdb")]) == 2
     assert "--save keeps the data with the run, so it needs one file" in capsys.readouterr().err
+
+
+def test_monitor_reads_a_folder_of_parts_in_place_with_the_windows_of_the_whole_file(tmp_path, capsys):
+    """The monitoring demo split into Parquet parts (read where they are, out of core): the same windows,
+    verdicts, drift and estimates, to the last digit, as the file loaded."""
+    demo = DATA / "fraud_monitoring.parquet"
+    frame = pd.read_parquet(demo)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[part].to_parquet(folder / f"part-{index}.parquet")
+    argv = ["--time", "week", "--threshold", "0.6", "--score", "score_gbm", "--scenario",
+            str(DATA / "scenarios" / "demo_fraud.yaml"), "--criteria", str(DATA / "criteria" / "demo_fraud.yaml"),
+            "--bootstrap", "200", "--json"]
+    outputs = []
+    for source in (folder, demo):
+        assert main(["monitor", str(source), *argv]) == 1  # the demo's recall falls: an alert
+        outputs.append(json.loads(capsys.readouterr().out))
+    in_place, loaded = outputs
+    assert in_place == loaded
+    assert [w["estimated"] for w in in_place["windows"]][-2:] == [True, True]

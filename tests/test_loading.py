@@ -287,3 +287,26 @@ def test_the_longest_line_counts_every_kind_of_line_break(tmp_path, content, exp
     path = tmp_path / "lines.csv"
     path.write_bytes(content)
     assert _longest_line(path) == expected
+
+
+def test_binned_counts_with_decision_keys_are_those_of_the_file_in_its_order(tmp_path):
+    """Above the edge sample's size the bins come from a sample drawn by row position: the rows must reach it
+    in the file's order (a long IN list is planned as a join that reorders them), or the same file gives other
+    bins from one load to the next."""
+    from metricbridge.loading.builders import EDGE_SAMPLE, counts_from_arrays
+
+    rng = np.random.default_rng(5)
+    n = EDGE_SAMPLE + 60_000
+    frame = pd.DataFrame({"label": rng.integers(0, 2, n), "score": rng.random(n),
+                          "rule_flag": rng.choice(["yes", "no", "1", "0"], n),
+                          "segment": rng.choice(["a", "b", "c"], n)})
+    path = tmp_path / "big.parquet"
+    frame.to_parquet(path)
+    loaded = [load_predictions(path, scores=["score"]).counts("score", mode="binned", keys=["segment"],
+                                                               decisions=("rule_flag",)) for _ in range(2)]
+    flag = frame["rule_flag"].isin(["yes", "1"]).astype(np.int8).to_numpy()
+    expected = counts_from_arrays(frame["label"].to_numpy(), frame["score"].to_numpy(), mode="binned",
+                                  keys={"segment": frame["segment"].to_numpy(dtype=object), "rule_flag": flag})
+    for counts in loaded:
+        assert np.array_equal(np.unique(counts.scores), np.unique(expected.scores))
+        assert counts.cells == expected.cells

@@ -184,3 +184,52 @@ def test_an_uncertain_verdict_says_how_many_more_labels_would_settle_it():
     bigger = counts_from_arrays(np.tile(y, more), np.tile(s, more))
     settled = judge(bigger, criteria, None, threshold=1.0, choice=choice, resamples=1000).verdicts[0]
     assert settled.verdict == "pass"
+
+
+def _keyed_fraud(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.1).astype(int)
+    s = np.clip(rng.normal(0.35 + 0.3 * y, 0.15), 0, 1)
+    keys = {"segment": rng.choice(["a", "b", "c", "d"], n).astype(object), "rule": (rng.random(n) < 0.2).astype(int)}
+    amount = rng.lognormal(3.0, 1.0, n)
+    return counts_from_arrays(y, s, mode="binned", bins=2_000, keys=keys, sums={"amount": amount})
+
+
+def test_keys_that_are_not_decisions_leave_the_bootstrap_as_it_is_without_them():
+    """A segment or window key changes no figure the bootstrap computes: keyed counts draw the same resamples as
+    the same rows counted without the key."""
+    from metricbridge.segments import segment_counts
+    from metricbridge.uncertainty import build_bootstrap
+
+    keyed = _keyed_fraud(5_000, 3)
+    whole = keyed.select(np.ones(keyed.cells, dtype=bool))
+    merged = None
+    for part in segment_counts(keyed, "segment").values():  # the same rows, counted without the segment key
+        unkeyed = type(part)(**{**{f: getattr(part, f) for f in part.__dataclass_fields__},
+                                "keys": {"rule": part.keys["rule"]}})
+        merged = unkeyed if merged is None else merged.merge(unkeyed)
+    a = build_bootstrap(whole, decisions=("rule",), resamples=200, seed=4)
+    b = build_bootstrap(merged, decisions=("rule",), resamples=200, seed=4)
+    assert np.array_equal(a.draws, b.draws)
+    assert np.allclose(a.curve.tp, b.curve.tp) and np.allclose(a.decisions["rule"].fp, b.decisions["rule"].fp)
+
+
+def test_a_bootstrap_at_one_threshold_resamples_its_figures_as_the_full_one_does():
+    """build_bootstrap(at=t) collapses the cells to flagged and not before drawing: the figures at t have the
+    point values of the full bootstrap and intervals that agree within the resampling error."""
+    from metricbridge.uncertainty import build_bootstrap
+
+    counts = _keyed_fraud(20_000, 8)
+    threshold = float(np.quantile(counts.scores, 0.8))
+    full = build_bootstrap(counts, decisions=("rule",), resamples=4_000, seed=1)
+    one = build_bootstrap(counts, decisions=("rule",), resamples=4_000, seed=2, at=threshold)
+    assert one.cells.cells <= 8 and not one.threshold_free
+    for metric in ("recall", "precision", "flag_rate"):
+        a = np.asarray(getattr(full.column_at(threshold), metric))[:, 0]
+        b = np.asarray(getattr(one.column_at(threshold), metric))[:, 0]
+        assert curve_from_counts(counts).at(threshold)[metric] == pytest.approx(float(one.exact.at(threshold)[metric]))
+        assert b.std() == pytest.approx(a.std(), rel=0.08)  # 4,000 resamples: the sd is known to ~2%
+        assert np.median(b) == pytest.approx(np.median(a), abs=3 * a.std() / np.sqrt(4_000) + 1e-9)
+    tp_amount = np.asarray(one.column_at(threshold).value_tp["amount"])[:, 0]
+    full_amount = np.asarray(full.column_at(threshold).value_tp["amount"])[:, 0]
+    assert tp_amount.std() == pytest.approx(full_amount.std(), rel=0.08)

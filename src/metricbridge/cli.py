@@ -163,7 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print one JSON object instead of a summary (one --segment: its report; several: "
                                "'segments' keyed by column)")
     watch = commands.add_parser("monitor", help="the criteria window by window, drift, estimates before labels")
-    watch.add_argument("file", type=Path, help="CSV or Parquet file of scores (labels where they have arrived)")
+    watch.add_argument("file", type=Path, help="CSV or Parquet file of scores (labels where they have arrived); "
+                                               "also a folder of Parquet parts, a quoted glob or DB.duckdb:TABLE, "
+                                               "read in place")
+    watch.add_argument("--in-place", action="store_true",
+                       help="read the file where it is, out of core, instead of loading it (automatic for folders, "
+                            f"globs, DuckDB tables and files over {IN_PLACE_BYTES >> 30} GiB)")
     watch.add_argument("--time", required=True, metavar="COL", help="the column of dates or timestamps")
     watch.add_argument("--window", choices=WINDOWS, default="week", help="the length of a window (default week)")
     watch.add_argument("--threshold", type=_threshold, metavar="T",
@@ -398,7 +403,12 @@ def _monitor(args: argparse.Namespace) -> int:
         criteria.check(scenario)
     options = {"label": args.label, "scores": [args.score] if args.score else [], "positive": args.positive,
                "weight": args.weight}
-    predictions = load_predictions(args.file, labels_pending=True, **options)
+    if _in_place(args):  # counted where it lies; the windows and their keys are the same SQL
+        from metricbridge.sources import open_source
+
+        predictions: Predictions = open_source(str(args.file), labels_pending=True, **options)
+    else:
+        predictions = load_predictions(args.file, labels_pending=True, **options)
     score = predictions.scores[0]
     windowed = count_windows(predictions, score, args.time, args.window,
                              sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario))

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Verdict", "CriteriaResult", "Choice", "Resampled", "resampled", "choose", "choice_margin", "verdicts",
-           "bands", "judge", "choose_threshold", "decision_columns"]
+           "bands", "judge", "choose_threshold", "decision_columns", "threshold_bootstrap_suffices"]
 
 _TOLERANCE = 1e-9
 _MARGIN_Z = 1.645  # a one-sided 95% bound (see choice_margin)
@@ -172,6 +172,12 @@ def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
 def decision_columns(scenario: Scenario | None) -> tuple[str, ...]:
     """The recorded-decision columns a scenario's status quos name: resampled with the model."""
     return scenario.status_quo_columns if scenario is not None else ()
+
+
+def threshold_bootstrap_suffices(criteria: Criteria | None) -> bool:
+    """Whether judging ``criteria`` at a given threshold needs the figures at that threshold alone (no ROC AUC,
+    average precision, Brier or log loss target): then ``build_bootstrap(..., at=threshold)`` serves it."""
+    return criteria is None or all(c.kind != "threshold_free" for c in criteria.criteria)
 
 
 def resampled(bootstrap: Bootstrap, scenario: Scenario | None) -> Resampled:
@@ -439,9 +445,9 @@ def _differences(figures: Resampled, outcomes: Outcomes | None,
 # -- one call each, from counts (the bootstrap drawn for it) ---------------------------------------------
 
 def _figures_of(counts: ScoreCounts, scenario: Scenario | None, *, resamples: int, seed: int, bins: int,
-                progress: ProgressCallback | None = None) -> Resampled:
+                progress: ProgressCallback | None = None, at: float | None = None) -> Resampled:
     boot = build_bootstrap(counts, decisions=decision_columns(scenario), resamples=resamples, seed=seed,
-                           bins=bins, progress=progress)
+                           bins=bins, progress=progress, at=at)
     return resampled(boot, scenario)
 
 
@@ -456,7 +462,9 @@ def choose_threshold(counts: ScoreCounts, criteria: Criteria, scenario: Scenario
 def judge(counts: ScoreCounts, criteria: Criteria, scenario: Scenario | None, *, threshold: float,
           choice: Choice, bands: pd.DataFrame | None = None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
           bins: int = DEFAULT_BAND_BINS) -> CriteriaResult:
-    """:func:`verdicts` on a bootstrap drawn for this call (reuse one with :func:`verdicts` instead)."""
+    """:func:`verdicts` on a bootstrap drawn for this call (reuse one with :func:`verdicts` instead): of the
+    figures at ``threshold`` alone when the criteria need no other (:func:`threshold_bootstrap_suffices`)."""
     criteria.check(scenario)
-    figures = _figures_of(counts, scenario, resamples=resamples, seed=seed, bins=bins)
+    at = threshold if threshold_bootstrap_suffices(criteria) else None
+    figures = _figures_of(counts, scenario, resamples=resamples, seed=seed, bins=bins, at=at)
     return verdicts(figures, criteria, threshold=threshold, choice=choice, bands=bands)

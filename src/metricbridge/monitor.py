@@ -23,9 +23,17 @@ from metricbridge.curve import curve_from_counts
 from metricbridge.drift import DEFAULT_DRIFT_THRESHOLDS, Drift, DriftThresholds, score_drift
 from metricbridge.errors import InputError
 from metricbridge.estimate import Estimate, estimate_window
-from metricbridge.judge import Choice, CriteriaResult, decision_columns, resampled, verdicts
+from metricbridge.judge import (
+    Choice,
+    CriteriaResult,
+    decision_columns,
+    resampled,
+    threshold_bootstrap_suffices,
+    verdicts,
+)
 from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.scenario import Scenario
+from metricbridge.segments import cell_groups
 from metricbridge.uncertainty import ProgressCallback, build_bootstrap
 
 __all__ = ["ESTIMABLE", "WINDOWS", "MonitorReport", "WindowResult", "WindowedCounts", "check_times", "count_windows",
@@ -145,7 +153,8 @@ def _judged(window: ScoreCounts, criteria: Criteria | None, scenario: Scenario |
             resamples: int, seed: int) -> tuple[CriteriaResult | None, dict[str, str], dict[str, tuple[float, float]]]:
     if criteria is None:
         return None, {}, {}
-    boot = build_bootstrap(window, decisions=decision_columns(scenario), resamples=resamples, seed=seed)
+    boot = build_bootstrap(window, decisions=decision_columns(scenario), resamples=resamples, seed=seed,
+                           at=threshold if threshold_bootstrap_suffices(criteria) else None)
     figures = resampled(boot, scenario)
     result = verdicts(figures, criteria, threshold=threshold, choice=_GIVEN)
     words = {v.criterion.describe(): v.verdict for v in result.verdicts}
@@ -200,13 +209,14 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
         raise InputError(f"the counts have no key {key!r} (they have: {', '.join(counts.keys) or 'none'}): count "
                          f"with keys=[{key!r}] to monitor by it.")
     is_labelled = labelled.get if isinstance(labelled, Mapping) else labelled
-    values = sorted(set(counts.keys[key].tolist()), key=lambda v: (str(type(v)), v))
+    cells = cell_groups(counts.keys[key])  # each window's cells, found once
+    values = sorted(cells, key=lambda v: (str(type(v)), v))
     labelled_values = [v for v in values if is_labelled(v)]
     if reference is None:
         if not labelled_values:
             raise InputError("no window has its labels: give a labelled reference (a run or a file) to compare with.")
         first = labelled_values[:reference_windows]
-        reference = counts.select(np.isin(counts.keys[key], first))
+        reference = counts.select(np.sort(np.concatenate([cells[v] for v in first])))
         described = f"the first {len(first)} labelled window{'s' if len(first) > 1 else ''} ({name(first[0])} to " \
                     f"{name(first[-1])})"
     else:
@@ -215,7 +225,7 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
     for index, value in enumerate(values):
         if progress:
             progress(index / len(values), f"judging {name(value)}")
-        window = counts.select(counts.keys[key] == value)
+        window = counts.select(cells[value])
         has_labels = bool(is_labelled(value))
         estimate = result = None
         if has_labels:
@@ -224,7 +234,7 @@ def monitor(counts: ScoreCounts, key: str, *, threshold: float, labelled: Callab
                                                seed=_window_seed(seed, index))
         else:
             before = [v for v in values[:index] if is_labelled(v)][-recent_windows:] if recent_windows else []
-            recent = {name(v): counts.select(counts.keys[key] == v) for v in before}
+            recent = {name(v): counts.select(cells[v]) for v in before}
             estimate, words, intervals = _estimated(
                 reference, window, criteria, threshold, resamples=resamples, seed=_window_seed(seed, index),
                 recent={label: rows for label, rows in recent.items() if rows.n > 0})
@@ -288,10 +298,14 @@ def count_windows(predictions: Any, score: str, time: str, window: str, *, sums:
     counts = predictions.counts(score, sums=sums, keys=["window", "labelled"], decisions=decisions,
                                 key_sql={"window": window_sql, "labelled": predictions.labelled_sql},
                                 progress=progress)
-    windows, has_label = counts.keys["window"], counts.keys["labelled"] == 1
-    rows = counts.rows
-    done = frozenset(w for w in set(windows.tolist())
-                     if rows[(windows == w) & has_label].sum() >= LABELLED_SHARE * rows[windows == w].sum())
-    kept = counts.select(has_label | ~np.isin(windows, list(done)))
+    has_label = counts.keys["labelled"] == 1
+    import pandas as pd  # here: the layer's other paths load no pandas
+
+    code, windows = pd.factorize(counts.keys["window"], use_na_sentinel=False)  # hashed: dates compare slowly
+    all_rows = np.bincount(code, weights=counts.rows, minlength=len(windows))
+    labelled_rows = np.bincount(code[has_label], weights=counts.rows[has_label], minlength=len(windows))
+    complete = labelled_rows >= LABELLED_SHARE * all_rows
+    done = frozenset(np.asarray(windows, dtype=object)[complete].tolist())
+    kept = counts.select(has_label | ~complete[code])
     return WindowedCounts(counts=kept, labelled=done, time=time, window=window)
 

@@ -37,7 +37,15 @@ from metricbridge.counts import ScoreCounts
 from metricbridge.criteria import Criteria, Criterion
 from metricbridge.curve import POINT_METRICS, ThresholdCurve, curve_from_counts, index_at, ratio
 from metricbridge.errors import CriteriaError, InputError
-from metricbridge.judge import Choice, CriteriaResult, Verdict, decision_columns, resampled, verdicts
+from metricbridge.judge import (
+    Choice,
+    CriteriaResult,
+    Verdict,
+    decision_columns,
+    resampled,
+    threshold_bootstrap_suffices,
+    verdicts,
+)
 from metricbridge.outcomes import OUTCOME_KEYS, outcomes_for_curve
 from metricbridge.scenario import Scenario
 from metricbridge.uncertainty import (
@@ -70,33 +78,27 @@ _TIE = 1e-12  # relative slack on the shared budget of actions (sums of floats)
 
 # -- the segments of a key -----------------------------------------------------------------------------------
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _text_order(value: Any) -> tuple[bool, str, str]:
     """Sort key: by value as text (type name breaking ties of equal text), missing last."""
     return (value is None, "" if value is None else str(value), type(value).__name__)
 
 
-def _groups(values: np.ndarray) -> dict[Any, np.ndarray]:
+def cell_groups(values: np.ndarray) -> dict[Any, np.ndarray]:
     """Cell indexes (ascending, so cells keep their order) of each distinct value; NaN and None are one missing
     value, keyed None."""
     values = np.asarray(values)
-    if values.dtype.kind == "f":
-        missing = np.isnan(values)
-    elif values.dtype.kind == "O":
-        missing = np.frompyfunc(_is_missing, 1, 1)(values).astype(bool)
+    if values.dtype.kind == "O":  # hashed, not sorted: text of every cell sorts slowly, mixed types not at all
+        import pandas as pd  # here: the layer's other paths load no pandas
+
+        found, distinct = pd.factorize(values)  # None and NaN coded -1
+        missing = found < 0
+        present = np.flatnonzero(~missing)
+        codes, names = found[present], np.asarray(distinct, dtype=object).tolist()
     else:
-        missing = np.zeros(len(values), dtype=bool)
-    present = np.flatnonzero(~missing)
-    try:
-        distinct, codes = np.unique(values[present], return_inverse=True)
-        names = distinct.tolist()
-    except TypeError:  # an object column of mixed types (numbers and text) has no order of its own
-        found: dict[Any, int] = {}
-        codes = np.array([found.setdefault(v, len(found)) for v in values[present].tolist()], dtype=np.int64)
-        names = list(found)
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), dtype=bool)
+        present = np.flatnonzero(~missing)
+        unique, codes = np.unique(values[present], return_inverse=True)
+        names = unique.tolist()
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     groups = {names[int(codes[part[0]])]: present[part] for part in np.split(order, bounds) if len(part)}
@@ -113,7 +115,7 @@ def segment_counts(counts: ScoreCounts, key: str) -> dict[Any, ScoreCounts]:
         known = ", ".join(repr(k) for k in counts.keys) or "none"
         raise InputError(f"the counts carry no key {key!r} (their keys: {known}); count with "
                          f"keys={{{key!r}: column}} to judge segments of {key!r}.")
-    groups = _groups(counts.keys[key])
+    groups = cell_groups(counts.keys[key])
     return {value: counts.select(groups[value]) for value in sorted(groups, key=_text_order)}
 
 
@@ -276,7 +278,8 @@ def _judge_segment(counts: ScoreCounts, *, key: str, segment: Any, index: int, w
     if rows < min_items or positive_rows < min_positives:
         return _Judged(SegmentResult(**common, intervals={}, result=None, status=TOO_FEW), None)
     boot = build_bootstrap(counts, decisions=decision_columns(local), resamples=resamples,
-                           seed=segment_seed(seed, index), bins=bins)
+                           seed=segment_seed(seed, index), bins=bins,
+                           at=threshold if threshold_bootstrap_suffices(criteria) else None)
     intervals, column = _intervals(boot, local, threshold, confidence)
     result: CriteriaResult | None = None
     unjudged: tuple[Criterion, ...] = ()
@@ -538,7 +541,7 @@ def segment_report(counts: ScoreCounts, key: str, *, threshold: float, criteria:
         criteria.check(scenario)
         if overall is None:
             boot = build_bootstrap(counts, decisions=decision_columns(scenario), resamples=resamples, seed=seed,
-                                   bins=bins)
+                                   bins=bins, at=threshold if threshold_bootstrap_suffices(criteria) else None)
             overall = verdicts(resampled(boot, scenario), criteria, threshold=threshold, choice=choice)
     judged = []
     for index, (segment, part) in enumerate(segments.items()):

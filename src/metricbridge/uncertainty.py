@@ -42,11 +42,14 @@ _DRAW_CHUNK = 100  # resamples drawn at a time, so progress can be reported (the
 
 # -- cells ---------------------------------------------------------------------------------------------------
 
-def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple[ScoreCounts, np.ndarray]:
+def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str,
+           keys: Sequence[str] | None = None) -> tuple[ScoreCounts, np.ndarray]:
     """Cells with their score replaced by ``group_scores`` (one per cell), merged by (score, label, keys) and
-    sorted so; with each input cell's index among the merged cells."""
+    sorted so; with each input cell's index among the merged cells. ``keys`` (default: all) are the keys kept;
+    the others are summed over."""
+    kept_keys = {k: v for k, v in counts.keys.items() if keys is None or k in keys}
     codes = [np.unique(group_scores, return_inverse=True)[1], counts.labels.astype(np.int64)]
-    codes += [np.unique(values, return_inverse=True)[1] for values in counts.keys.values()]
+    codes += [np.unique(values, return_inverse=True)[1] for values in kept_keys.values()]
     combined = np.zeros(counts.cells, dtype=np.int64)
     for code in codes:
         combined = combined * (int(code.max()) + 1 if len(code) else 1) + code
@@ -61,7 +64,7 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple
         scores=group_scores[first], labels=counts.labels[first], rows=total(counts.rows).astype(np.int64),
         weights=total(counts.weights), **{name: total(counts.raw_sum(name)) for name in CELL_FIELDS[4:]},
         score_min=counts.score_min, score_max=counts.score_max, mode="binned" if mode == "binned" else "exact",
-        bins=counts.bins, keys={k: v[first] for k, v in counts.keys.items()},
+        bins=counts.bins, keys={k: v[first] for k, v in kept_keys.items()},
         sums={k: total(v) for k, v in counts.sums.items()},
         squares={k: total(v) for k, v in counts.squares.items()},
         crosses={k: total(v) for k, v in counts.crosses.items()},
@@ -70,15 +73,17 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str) -> tuple
         weight_cubes=None if counts.weight_cubes is None else total(counts.weight_cubes)), merged_of
 
 
-def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *,
-                 edges: Sequence[float] = ()) -> tuple[ScoreCounts, np.ndarray]:
+def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: Sequence[float] = (),
+                 keys: Sequence[str] | None = None) -> tuple[ScoreCounts, np.ndarray]:
     """At most ``bins`` score groups of about equal row counts (plus a split at each of ``edges``), and the
     index of each input cell's coarse cell. A group's score is its lowest score, so flagging at it flags
     exactly the groups above, as in binned counting, and flagging at an edge is exact. Counts with few
-    enough distinct scores are returned as they are."""
+    enough distinct scores are returned as they are. ``keys`` (default: all) are the keys kept apart."""
     scores = np.unique(counts.scores)
     if len(scores) <= bins:
-        return counts, np.arange(counts.cells)
+        if keys is None or set(keys) >= set(counts.keys):
+            return counts, np.arange(counts.cells)
+        return _group(counts, counts.scores, mode=counts.mode, keys=keys)
     position = np.searchsorted(scores, counts.scores)
     rows_per_score = np.bincount(position, weights=counts.rows, minlength=len(scores))
     share = np.cumsum(rows_per_score) / rows_per_score.sum()
@@ -87,7 +92,7 @@ def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *,
         group = group * 2 + flags(scores, edge)
     starts = np.flatnonzero(np.r_[True, np.diff(group) != 0])
     group_of_score = np.cumsum(np.isin(np.arange(len(scores)), starts)) - 1
-    return _group(counts, scores[starts][group_of_score[position]], mode="binned")
+    return _group(counts, scores[starts][group_of_score[position]], mode="binned", keys=keys)
 
 
 def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: Sequence[float] = ()) -> ScoreCounts:
@@ -98,10 +103,16 @@ def coarsen(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: Sequen
 def collapse(counts: ScoreCounts, threshold: float) -> ScoreCounts:
     """Two score groups: flagged at ``threshold`` and not; the handful of cells that every figure at one
     threshold needs."""
+    return collapsed_cells(counts, threshold)[0]
+
+
+def collapsed_cells(counts: ScoreCounts, threshold: float, *,
+                    keys: Sequence[str] | None = None) -> tuple[ScoreCounts, np.ndarray]:
+    """The cells of :func:`collapse` (keeping ``keys``, default all), and each input cell's collapsed cell."""
     flagged = flags(counts.scores, threshold)
     below = counts.scores[~flagged]
     low = float(below.min()) if len(below) else threshold - 1.0
-    return _group(counts, np.where(flagged, threshold, low), mode=counts.mode)[0]
+    return _group(counts, np.where(flagged, threshold, low), mode=counts.mode, keys=keys)
 
 
 # -- draws ---------------------------------------------------------------------------------------------------
@@ -369,16 +380,24 @@ def _threshold_free_point(counts: ScoreCounts) -> dict[str, float | None]:
 
 
 def build_bootstrap(counts: ScoreCounts, *, decisions: Sequence[str] = (), resamples: int = DEFAULT_RESAMPLES,
-                    seed: int = 0, bins: int = DEFAULT_BAND_BINS,
+                    seed: int = 0, bins: int = DEFAULT_BAND_BINS, at: float | None = None,
                     progress: ProgressCallback | None = None) -> Bootstrap:
     """Draw ``resamples`` bootstraps of ``counts`` coarsened to ``bins`` score groups, and compute every
     resampled figure that does not depend on a scenario or criteria. ``decisions`` names the key columns
-    holding a status quo's recorded 0/1 decisions, resampled jointly with the model."""
+    holding a status quo's recorded 0/1 decisions, resampled jointly with the model.
+
+    ``at``: only the figures at this one threshold will be asked for (a segment's or a window's verdicts). The
+    cells are then collapsed to flagged and not first: drawing rows from the merged cells is drawing them from
+    the cells and merging (a multinomial's parts add up), and a merged cell's sums of squares and cubes hold the
+    spread between its parts, so the figures at ``at`` are resampled as before, from a handful of cells instead
+    of thousands. No threshold-free figure is resampled then (``threshold_free`` is empty)."""
     def report(fraction: float, what: str) -> None:
         if progress is not None:
             progress(fraction, what)
 
-    cells, coarse_of = coarse_cells(counts, bins)
+    # keys other than the decisions (a segment, a window) change no figure here: their cells are merged
+    kept = tuple(decisions)
+    cells, coarse_of = coarse_cells(counts, bins, keys=kept) if at is None else collapsed_cells(counts, at, keys=kept)
     draws = draw(cells, resamples=resamples, seed=seed,
                  progress=None if progress is None else lambda f, what: progress(0.7 * f, what))
     report(0.7, "resampling the curves")
@@ -392,7 +411,8 @@ def build_bootstrap(counts: ScoreCounts, *, decisions: Sequence[str] = (), resam
         counts=counts, cells=cells, coarse_of=coarse_of, draws=draws, curve=curve,
         point=curve_from_counts(cells), exact=curve_from_counts(counts), decisions=decided,
         decisions_point={column: curve_from_counts(counts.decided_by(column)) for column in decisions},
-        threshold_free=_threshold_free(cells, curve, draws, exact_free), exact_threshold_free=exact_free,
+        threshold_free={} if at is not None else _threshold_free(cells, curve, draws, exact_free),
+        exact_threshold_free=exact_free,
         resamples=resamples, seed=seed, bins=bins)
     report(1.0, "resampled")
     return result

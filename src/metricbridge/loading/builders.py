@@ -247,12 +247,18 @@ def _key_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             code_of = np.cumsum(present) - 1
             return code_of[shifted], (np.flatnonzero(present) + low).astype(values.dtype)
     if values.dtype == object:
-        missing = np.array([value is None or value != value for value in values], dtype=bool)  # None, NaN
-        if missing.any():
-            uniques, inverse = np.unique(values[~missing], return_inverse=True)
-            codes = np.full(len(values), len(uniques), dtype=np.intp)
-            codes[~missing] = inverse
-            return codes, np.array([*uniques, None], dtype=object)
+        import pandas as pd  # here: evaluating a file without keys loads no pandas
+
+        try:  # hashing, then sorting the few distinct values: an object argsort of every row is 10x slower
+            codes, found = pd.factorize(values, sort=True)  # None and NaN coded -1
+        except TypeError:  # values that do not compare (text beside numbers): numpy says so as it always has
+            codes, found = None, None
+        if codes is not None:
+            uniques = np.asarray(found, dtype=object)
+            if (codes < 0).any():
+                codes = np.where(codes < 0, len(uniques), codes)
+                uniques = np.array([*uniques, None], dtype=object)
+            return codes.astype(np.intp), uniques
     uniques, inverse = np.unique(values, return_inverse=True)
     return inverse.reshape(-1), uniques
 

@@ -45,8 +45,14 @@ def _number(column: str) -> str:
 
 def _decision_sql(column: str) -> str:
     """1 where a recorded decision acted on the item, else 0 (the spellings are constants, not data)."""
-    flagged = ", ".join(f"'{value}'" for value in _FLAGGED)
-    return f"CAST(CASE WHEN {_label_norm(column)} IN ({flagged}) THEN 1 ELSE 0 END AS TINYINT)"
+    return f"CAST(CASE WHEN {_any_of(_label_norm(column), [repr(v) for v in _FLAGGED])} THEN 1 ELSE 0 END AS TINYINT)"
+
+
+def _any_of(expression: str, values: Sequence[str]) -> str:
+    """``expression`` equal to one of ``values`` (SQL literals or ``?``), spelled as ORs: DuckDB plans a long
+    ``IN (...)`` list as a join, which does not keep the rows' order, and the bin edges are placed from a
+    sample drawn by row position, so the same file would give slightly different bins from run to run."""
+    return "(" + " OR ".join(f"{expression} = {value}" for value in values) + ")"
 
 
 decision_sql = _decision_sql  # public for the sources that count a view (metricbridge.sources)
@@ -152,7 +158,7 @@ class Predictions:
         elif not self.positive_values:
             return "FALSE"  # the named positive class never occurs
         else:
-            sql = f"{quote(self.label)} IN ({', '.join('?' * len(self.positive_values))})"
+            sql = _any_of(quote(self.label), ["?"] * len(self.positive_values))
         return f"coalesce({sql}, FALSE)" if self.labels_pending else sql
 
     @property
