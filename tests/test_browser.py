@@ -252,3 +252,30 @@ def test_a_scenario_named_like_a_script_shows_as_text(page, server, tmp_path):
     assert page.locator("script:has-text('alert(1)')").count() == 0 and page.locator("img[src='x']").count() == 0
     assert dialogs == []
     page.screenshot(path=tmp_path / "escaped.png", full_page=True)
+
+
+def test_a_folder_of_parts_opened_in_place_loads_like_the_file(page, server, tmp_path):
+    """The Data page's "Open a large dataset": a folder of Parquet parts typed in, read in place; Home then
+    shows it loaded with every row of the file it was split from."""
+    import pandas as pd
+
+    frame = pd.read_parquet(DEMO)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, part in enumerate((frame.iloc[:15_000], frame.iloc[15_000:])):
+        part.to_parquet(folder / f"part-{index}.parquet")
+    page.goto(f"{server}/data")
+    settle(page)
+    page.get_by_text("Open a large dataset").click()
+    settle(page)
+    page.get_by_role("textbox", name="Path or table").fill(str(folder))
+    page.get_by_test_id("stBaseButton-secondaryFormSubmit").click()  # the form's "Open"
+    settle(page)
+    page.get_by_text("label", exact=False).first.wait_for()
+    page.screenshot(path=tmp_path / "data_in_place.png", full_page=True)
+    page.locator("[data-testid='stSidebarNav'] a").first.click()  # Home, in the same session
+    settle(page)
+    page.get_by_text("Loaded: parts").first.wait_for(timeout=60_000)
+    assert metric_value(page, "Rows") == f"{len(frame):,}"
+    page.screenshot(path=Path("/tmp/home_in_place.png") if os.environ.get("KEEP_SHOTS") else
+                    tmp_path / "home_in_place.png", full_page=True)

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -582,3 +583,23 @@ def test_a_large_dataset_opened_by_path_is_read_in_place_with_the_figures_of_the
 
 def _metric_threshold(at: AppTest) -> float:
     return next(n.value for n in at.number_input if n.label.startswith("Exact threshold"))
+
+
+def test_the_segments_figures_shown_at_once_are_each_segments_own_at_the_threshold():
+    """state.segment_figures (drawn while the verdicts are judged) collapses the cells first: its recall,
+    precision and flag rate are those of each segment's full curve at the threshold."""
+    from metricbridge.curve import curve_from_counts
+    from metricbridge.loading import load_predictions
+    from metricbridge.segments import segment_counts
+    from metricbridge.ui import state
+
+    counts = load_predictions(DEMO, scores=["score_gbm"]).counts("score_gbm", keys=["merchant_segment"],
+                                                                   decisions=("rule_flag",))
+    for threshold in (0.3, float(np.quantile(counts.scores, 0.9)), 0.95):
+        shown = state._segment_figures(counts, "merchant_segment", threshold).set_index("segment")
+        for segment, part in segment_counts(counts, "merchant_segment").items():
+            expected = curve_from_counts(part).at(threshold)
+            row = shown.loc[str(segment)]
+            assert row["rows"] == part.n_rows
+            for figure in ("recall", "precision", "flag_rate"):
+                assert row[figure] == pytest.approx(expected[figure], nan_ok=True), (segment, figure)

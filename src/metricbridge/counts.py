@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pandas only for to_frame/merge: counting and evaluating nev
     import pandas as pd
 
 __all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS", "LOG_LOSS_EPS", "flags", "log_loss_terms",
-           "ProgressCallback", "scaled_progress"]
+           "ProgressCallback", "scaled_progress", "value_codes"]
 
 CountingMode = Literal["exact", "binned"]
 ProgressCallback = Callable[[float, str], None]
@@ -38,6 +38,20 @@ def scaled_progress(progress: ProgressCallback | None, start: float, end: float)
 
 # scikit-learn's clip for float64 log loss: p is held within [eps, 1 - eps] so log(0) never happens.
 LOG_LOSS_EPS = float(np.finfo(np.float64).eps)
+
+
+def value_codes(values: np.ndarray) -> np.ndarray:
+    """Each value's place among the sorted distinct values (``np.unique``'s inverse). Text (an object array) is
+    hashed by pandas, imported only then, and only its distinct values sorted: sorting every cell's text is
+    slow, and a missing value (None, NaN) sorts last instead of failing to compare."""
+    if values.dtype == object:
+        import pandas as pd
+
+        try:
+            return np.asarray(pd.factorize(values, sort=True, use_na_sentinel=False)[0], dtype=np.intp)
+        except TypeError:  # text beside numbers: no order, as numpy says
+            pass
+    return np.unique(values, return_inverse=True)[1].reshape(-1)
 
 
 def flags(scores: np.ndarray | float, threshold: float) -> np.ndarray:

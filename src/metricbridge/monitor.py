@@ -298,14 +298,20 @@ def count_windows(predictions: Any, score: str, time: str, window: str, *, sums:
     counts = predictions.counts(score, sums=sums, keys=["window", "labelled"], decisions=decisions,
                                 key_sql={"window": window_sql, "labelled": predictions.labelled_sql},
                                 progress=progress)
-    has_label = counts.keys["labelled"] == 1
+    kept, done = labelled_windows(counts)
+    return WindowedCounts(counts=kept, labelled=done, time=time, window=window)
+
+
+def labelled_windows(counts: ScoreCounts, key: str = "window") -> tuple[ScoreCounts, frozenset[Any]]:
+    """The windows (values of ``key``) whose labels have arrived, judged by the ``"labelled"`` key: at least
+    LABELLED_SHARE of a window's rows have theirs. Returned with the counts less those windows' rows still
+    waiting (an unlabelled window keeps all its rows: it is estimated from its scores)."""
     import pandas as pd  # here: the layer's other paths load no pandas
 
-    code, windows = pd.factorize(counts.keys["window"], use_na_sentinel=False)  # hashed: dates compare slowly
+    has_label = counts.keys["labelled"] == 1
+    code, windows = pd.factorize(counts.keys[key], use_na_sentinel=False)  # hashed: dates compare slowly
     all_rows = np.bincount(code, weights=counts.rows, minlength=len(windows))
     labelled_rows = np.bincount(code[has_label], weights=counts.rows[has_label], minlength=len(windows))
     complete = labelled_rows >= LABELLED_SHARE * all_rows
-    done = frozenset(np.asarray(windows, dtype=object)[complete].tolist())
-    kept = counts.select(has_label | ~complete[code])
-    return WindowedCounts(counts=kept, labelled=done, time=time, window=window)
+    return counts.select(has_label | ~complete[code]), frozenset(np.asarray(windows, dtype=object)[complete].tolist())
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags
+from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags, value_codes
 from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at, ratio
 from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
@@ -49,7 +49,7 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str,
     the others are summed over."""
     kept_keys = {k: v for k, v in counts.keys.items() if keys is None or k in keys}
     codes = [np.unique(group_scores, return_inverse=True)[1], counts.labels.astype(np.int64)]
-    codes += [np.unique(values, return_inverse=True)[1] for values in kept_keys.values()]
+    codes += [value_codes(values) for values in kept_keys.values()]
     combined = np.zeros(counts.cells, dtype=np.int64)
     for code in codes:
         combined = combined * (int(code.max()) + 1 if len(code) else 1) + code

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +134,7 @@ class Predictions:
     positive_rows: int | None = None
     score_ranges: Mapping[str, Mapping[str, Any]] | None = None
     labels_pending: bool = False  # rows without a label are kept (their labels have not arrived)
+    checked: set[tuple[str, str]] = field(default_factory=set, repr=False)  # columns found good: not scanned again
 
     @property
     def file(self) -> str:
@@ -195,12 +196,15 @@ class Predictions:
     def check_decisions(self, column: str) -> None:
         """A recorded-decision column holds 1/0, true/false or yes/no in every row in use; InputError lists
         the rows that do not."""
+        if ("decision", column) in self.checked:
+            return
         self.require_column(column, "decision")
         bad = f"{quote(column)} IS NULL OR {_label_norm(column)} NOT IN ({', '.join('?' * len(_DECISION_VALUES))})"
         count, shown = _offending(self.table, bad, column, self.where, list(_DECISION_VALUES))
         if count:
             raise InputError(f"{self.file}: decision column {column!r} should hold 1/0, true/false or yes/no "
                              f"for every row, but holds other values ({shown}). Fix those rows.")
+        self.checked.add(("decision", column))
 
     def require_column(self, column: str, role: str) -> None:
         if column not in self.table.columns:
@@ -210,6 +214,8 @@ class Predictions:
     def require_numbers(self, column: str, role: str) -> None:
         """A value column (an amount): present, numeric, filled in every row in use, and no larger in size than
         ``limits.amount``."""
+        if ("numbers", column) in self.checked:
+            return
         self.require_column(column, role)
         _check_numbers(self.table, column, role)
         count, shown = _offending(self.table, _is_missing(column), column, self.where)
@@ -224,6 +230,7 @@ class Predictions:
                 f"limits.amount ({shown}). An amount is what one item is worth: check the column (a misplaced "
                 "decimal point, an id taken for an amount), or state it in larger units (thousands), and upload "
                 "again.")
+        self.checked.add(("numbers", column))
 
     def flagged(self, score: str, threshold: float) -> pd.DataFrame:
         """The work list: every row in use with ``score >= threshold``, highest score first, all its columns

@@ -59,6 +59,7 @@ from metricbridge.uncertainty import (
     Bootstrap,
     ProgressCallback,
     build_bootstrap,
+    collapse,
 )
 
 SOURCE, CHOICES, THRESHOLDS, MODEL = "mb_source", "mb_choices", "mb_thresholds", "mb_model"
@@ -324,6 +325,14 @@ def _load(path: str, **options: Any) -> Predictions:
     """The predictions of ``path``: loaded into memory (an upload, a demo), or read in place out of core (a
     folder of Parquet parts, a glob, a DuckDB table, a file over 1 GiB), checked alike."""
     return open_source(path, **options) if reads_in_place(path) else load_predictions(path, **options)
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded(path: str, name: str, choices: Choices, labels_pending: bool = False) -> Predictions:
+    """The predictions of ``path`` under ``choices``, loaded once for the Segments and Monitoring pages' counts
+    and checks (reading 10 million rows into DuckDB again took seconds each time). The labels-pending ones are
+    used by the monitoring job on the worker thread and, before it is first submitted, by :func:`_dated`."""
+    return _load(path, name=name, labels_pending=labels_pending, **asdict(choices))
 
 
 def overview(source: Source) -> FileOverview:
@@ -606,7 +615,7 @@ def segment_columns(source: Source, report: EvaluationReport) -> list[str]:
 def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
-    predictions = _load(path, name=name, **asdict(choices))
+    predictions = _loaded(path, name, choices)
     sql = ", ".join(f"approx_count_distinct({quote(c)})" for c in candidates)
     found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
     return tuple(c for c, values in zip(candidates, found, strict=True) if 1 < int(values) <= MAX_SEGMENTS)
@@ -615,9 +624,7 @@ def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ..
 @functools.lru_cache(maxsize=16)
 def _segment_counts(path: str, name: str, choices: Choices, model: str, column: str,
                     columns: tuple[tuple[str, ...], tuple[str, ...]]) -> ScoreCounts:
-    options = asdict(choices)
-    options["scores"] = [model]
-    predictions = _load(path, name=name, **options)
+    predictions = _loaded(path, name, choices)
     predictions.require_column(column, "segment")
     distinct = predictions.table.con.execute(f"SELECT count(DISTINCT {quote(column)}) FROM {TABLE}").fetchone()
     if distinct is not None and int(distinct[0]) > MAX_SEGMENTS:
@@ -637,7 +644,9 @@ def segment_counts(source: Source, model: str, column: str) -> ScoreCounts:
 @functools.lru_cache(maxsize=64)
 def _segment_figures(counts: ScoreCounts, column: str, threshold: float) -> pd.DataFrame:
     rows = []
-    for segment, part in segment_counts_of(counts, column).items():
+    # the cells collapsed to flagged and not first: the figures at one threshold need no more, and each
+    # segment's curve is then a handful of cells instead of thousands
+    for segment, part in segment_counts_of(collapse(counts, threshold), column).items():
         figures = curve_from_counts(part).at(threshold)
         rows.append({"segment": segment_label(segment), "status": "judging", "rows": part.n_rows,
                      "positives": int(part.rows[part.labels == 1].sum()),
@@ -729,7 +738,7 @@ def time_columns(source: Source, report: EvaluationReport) -> list[str]:
 def _dated(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
-    predictions = _load(path, name=name, labels_pending=True, **asdict(choices))
+    predictions = _loaded(path, name, choices, labels_pending=True)
     sql = ", ".join(f"count_if({quote(c)} IS NOT NULL AND TRY_CAST({quote(c)} AS TIMESTAMP) IS NULL) = 0 AND "
                     f"count({quote(c)}) > 0" for c in candidates)
     found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
@@ -750,14 +759,25 @@ class MonitorRequest:
     reference_name: str = "the given reference"
 
 
+_WINDOWED: dict[tuple[Any, ...], WindowedCounts] = {}  # the last few windowed counts, by what they count
+_WINDOWED_KEPT = 4
+
+
 def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
               progress: ProgressCallback) -> WindowedCounts:
-    options = asdict(choices)
-    options["scores"] = [request.model]
-    predictions = _load(path, name=name, labels_pending=True, **options)
-    return count_windows(predictions, request.model, request.time, request.window,
-                         sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario),
-                         progress=lambda fraction, what: progress(0.2 * fraction, what))
+    """The windows counted once per (file, choices, model, time, window, scenario's columns): a new threshold or
+    reference judges them again without a new pass over the rows."""
+    sums, decisions = tuple(scenario.value_columns) if scenario else (), tuple(decision_columns(scenario))
+    key = (path, name, choices, request.model, request.time, request.window, sums, decisions)
+    if key in _WINDOWED:
+        return _WINDOWED[key]
+    predictions = _loaded(path, name, choices, labels_pending=True)
+    windowed = count_windows(predictions, request.model, request.time, request.window, sums=sums,
+                             decisions=decisions, progress=lambda fraction, what: progress(0.2 * fraction, what))
+    while len(_WINDOWED) >= _WINDOWED_KEPT:
+        _WINDOWED.pop(next(iter(_WINDOWED)))
+    _WINDOWED[key] = windowed
+    return windowed
 
 
 def _reference(choices: Choices, request: MonitorRequest) -> ScoreCounts | None:
