@@ -19,7 +19,8 @@ import streamlit as st
 
 __all__ = ["Job", "submit", "wait"]
 
-_KEEP = {"count": 8, "bootstrap": 32, "warm": 1}  # finished jobs kept per pool (a count, a model's bootstrap: a few MB)
+# finished jobs kept per pool (a count, a bootstrap: a few MB); "prefetch": the passes a page opens with
+_KEEP = {"count": 8, "bootstrap": 32, "prefetch": 4, "warm": 1}
 _POLL = 0.03  # seconds between progress updates while a page waits
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -327,12 +328,52 @@ def _load(path: str, **options: Any) -> Predictions:
     return open_source(path, **options) if reads_in_place(path) else load_predictions(path, **options)
 
 
-@functools.lru_cache(maxsize=4)
+_ONCE: OrderedDict[Hashable, Any] = OrderedDict()
+_ONCE_LOCKS: dict[Hashable, threading.Lock] = {}
+_ONCE_GUARD = threading.Lock()
+_ONCE_KEPT = 24
+
+
+def _once(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per ``key`` across threads: a page asking for what the prefetch job is computing
+    waits for it instead of computing it again beside it. The last _ONCE_KEPT results are kept; a failure is
+    not (each caller gets it raised)."""
+    with _ONCE_GUARD:
+        if key in _ONCE:
+            _ONCE.move_to_end(key)
+            return _ONCE[key]
+        lock = _ONCE_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _ONCE_GUARD:
+            if key in _ONCE:
+                return _ONCE[key]
+        value = compute()
+        with _ONCE_GUARD:
+            _ONCE[key] = value
+            while len(_ONCE) > _ONCE_KEPT:
+                _ONCE_LOCKS.pop(_ONCE.popitem(last=False)[0], None)
+        return value
+
+
+_CURSORS = threading.local()
+
+
 def _loaded(path: str, name: str, choices: Choices, labels_pending: bool = False) -> Predictions:
     """The predictions of ``path`` under ``choices``, loaded once for the Segments and Monitoring pages' counts
-    and checks (reading 10 million rows into DuckDB again took seconds each time). The labels-pending ones are
-    used by the monitoring job on the worker thread and, before it is first submitted, by :func:`_dated`."""
-    return _load(path, name=name, labels_pending=labels_pending, **asdict(choices))
+    and checks (reading 10 million rows into DuckDB again took seconds each time), on a DuckDB cursor of this
+    thread's own: the prefetch job and the page may read the same table at once, and a connection is not to be
+    shared between threads."""
+    loaded: Predictions = _once(("load", path, name, choices, labels_pending), lambda: _load(
+        path, name=name, labels_pending=labels_pending, **asdict(choices)))
+    mine = getattr(_CURSORS, "predictions", None)
+    if mine is None:
+        mine = _CURSORS.predictions = {}
+    if id(loaded) not in mine or mine[id(loaded)][0] is not loaded:
+        if len(mine) >= 8:
+            mine.clear()
+        table = replace(loaded.table, con=loaded.table.con.cursor())
+        mine[id(loaded)] = (loaded, replace(loaded, table=table))
+    return mine[id(loaded)][1]  # type: ignore[no-any-return]
 
 
 def overview(source: Source) -> FileOverview:
@@ -604,25 +645,37 @@ MAX_SEGMENTS = 50  # more values than this make no segments a person reads: an i
 def segment_columns(source: Source, report: EvaluationReport) -> list[str]:
     """Columns that can split the items into segments: the file's columns that are not label, score, weight
     or id, not floating-point or time, with at most MAX_SEGMENTS values (so not an id nobody declared)."""
+    return list(_groupable(source.path, source.name, current_choices(), _segment_candidates(report)))
+
+
+def _segment_candidates(report: EvaluationReport) -> tuple[str, ...]:
     data = report.data
     used = {data.label, *data.scores, data.weight, data.id}
-    candidates = tuple(c for c in data.columns if c not in used and not data.types.get(c, "").startswith(
+    return tuple(c for c in data.columns if c not in used and not data.types.get(c, "").startswith(
         ("DOUBLE", "FLOAT", "DECIMAL", "TIMESTAMP", "DATE", "TIME")))
-    return list(_groupable(source.path, source.name, current_choices(), candidates))
 
 
-@functools.lru_cache(maxsize=16)
 def _groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
+    return _once(("groupable", path, name, choices, candidates),  # type: ignore[no-any-return]
+                 lambda: _find_groupable(path, name, choices, candidates))
+
+
+def _find_groupable(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     predictions = _loaded(path, name, choices)
     sql = ", ".join(f"approx_count_distinct({quote(c)})" for c in candidates)
     found = predictions.table.con.execute(f"SELECT {sql} FROM {TABLE}").fetchone() or ()
     return tuple(c for c, values in zip(candidates, found, strict=True) if 1 < int(values) <= MAX_SEGMENTS)
 
 
-@functools.lru_cache(maxsize=16)
 def _segment_counts(path: str, name: str, choices: Choices, model: str, column: str,
+                    columns: tuple[tuple[str, ...], tuple[str, ...]]) -> ScoreCounts:
+    return _once(("segment counts", path, name, choices, model, column, columns),  # type: ignore[no-any-return]
+                 lambda: _count_segments(path, name, choices, model, column, columns))
+
+
+def _count_segments(path: str, name: str, choices: Choices, model: str, column: str,
                     columns: tuple[tuple[str, ...], tuple[str, ...]]) -> ScoreCounts:
     predictions = _loaded(path, name, choices)
     predictions.require_column(column, "segment")
@@ -727,17 +780,27 @@ _TIME_TYPES = ("DATE", "TIMESTAMP")
 def time_columns(source: Source, report: EvaluationReport) -> list[str]:
     """Columns that can place the items in time: dates and timestamps, and text columns whose values all read
     as dates (2024-03-04, 2024-03-04 13:45)."""
+    typed, text = _time_candidates(report)
+    return [*typed, *_dated(source.path, source.name, current_choices(), text)]
+
+
+def _time_candidates(report: EvaluationReport) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The date and timestamp columns, and the text columns that may hold dates."""
     data = report.data
     used = {data.label, *data.scores, data.weight, data.id}
     typed = tuple(c for c in data.columns if c not in used and data.types.get(c, "").startswith(_TIME_TYPES))
     text = tuple(c for c in data.columns if c not in used and data.types.get(c, "") == "VARCHAR")
-    return [*typed, *_dated(source.path, source.name, current_choices(), text)]
+    return typed, text
 
 
-@functools.lru_cache(maxsize=16)
 def _dated(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     if not candidates:
         return ()
+    return _once(("dated", path, name, choices, candidates),  # type: ignore[no-any-return]
+                 lambda: _find_dated(path, name, choices, candidates))
+
+
+def _find_dated(path: str, name: str, choices: Choices, candidates: tuple[str, ...]) -> tuple[str, ...]:
     predictions = _loaded(path, name, choices, labels_pending=True)
     sql = ", ".join(f"count_if({quote(c)} IS NOT NULL AND TRY_CAST({quote(c)} AS TIMESTAMP) IS NULL) = 0 AND "
                     f"count({quote(c)}) > 0" for c in candidates)
@@ -759,25 +822,19 @@ class MonitorRequest:
     reference_name: str = "the given reference"
 
 
-_WINDOWED: dict[tuple[Any, ...], WindowedCounts] = {}  # the last few windowed counts, by what they count
-_WINDOWED_KEPT = 4
-
-
 def _windowed(path: str, name: str, choices: Choices, request: MonitorRequest, scenario: Scenario | None,
               progress: ProgressCallback) -> WindowedCounts:
     """The windows counted once per (file, choices, model, time, window, scenario's columns): a new threshold or
     reference judges them again without a new pass over the rows."""
     sums, decisions = tuple(scenario.value_columns) if scenario else (), tuple(decision_columns(scenario))
-    key = (path, name, choices, request.model, request.time, request.window, sums, decisions)
-    if key in _WINDOWED:
-        return _WINDOWED[key]
-    predictions = _loaded(path, name, choices, labels_pending=True)
-    windowed = count_windows(predictions, request.model, request.time, request.window, sums=sums,
+
+    def count() -> WindowedCounts:
+        predictions = _loaded(path, name, choices, labels_pending=True)
+        return count_windows(predictions, request.model, request.time, request.window, sums=sums,
                              decisions=decisions, progress=lambda fraction, what: progress(0.2 * fraction, what))
-    while len(_WINDOWED) >= _WINDOWED_KEPT:
-        _WINDOWED.pop(next(iter(_WINDOWED)))
-    _WINDOWED[key] = windowed
-    return windowed
+
+    return _once(("windows", path, name, choices, request.model, request.time, request.window, sums,  # type: ignore[no-any-return]
+                  decisions), count)
 
 
 def _reference(choices: Choices, request: MonitorRequest) -> ScoreCounts | None:
@@ -814,3 +871,33 @@ def monitoring(source: Source, request: MonitorRequest) -> MonitorReport:
     time column or the windows cannot be used)."""
     (result,) = background.wait([monitoring_job(source, request)], what="Judging each window")
     return result  # type: ignore[no-any-return]
+
+
+# -- prefetch ------------------------------------------------------------------------------------------------
+
+def prefetch(source: Source, report: EvaluationReport) -> None:
+    """Once the file is counted, start the passes the Segments and Monitoring pages open with (the counts keyed
+    by the first column of groups, the first time column's weeks) on a worker of their own, so a page opened a
+    few seconds later finds them done. A page that asks before they are done waits for the same computation
+    (:func:`_once`), never a second one beside it."""
+    scenario = current_scenario()
+    choices, model = current_choices(), current_model(report)
+    columns = (tuple(scenario.value_columns), tuple(decision_columns(scenario))) if scenario else ((), ())
+    remembered = st.session_state.get(SEGMENT_COLUMN)
+    work = functools.partial(_prefetch, source.path, source.name, choices, model, _segment_candidates(report),
+                             remembered, _time_candidates(report), scenario, columns)
+    background.submit(("prefetch", source.digest, choices, model, columns, remembered), work, pool="prefetch")
+
+
+def _prefetch(path: str, name: str, choices: Choices, model: str, candidates: tuple[str, ...],
+              remembered: str | None, times: tuple[tuple[str, ...], tuple[str, ...]], scenario: Scenario | None,
+              columns: tuple[tuple[str, ...], tuple[str, ...]], progress: ProgressCallback) -> None:
+    groupable = _groupable(path, name, choices, candidates)
+    if groupable:
+        column = remembered if remembered in groupable else groupable[0]
+        _segment_counts(path, name, choices, model, column, columns)
+    typed, text = times
+    dated = [*typed, *_dated(path, name, choices, text)]
+    if dated:
+        request = MonitorRequest(model=model, time=dated[0], window="week", threshold=0.0)
+        _windowed(path, name, choices, request, scenario, progress)

@@ -36,6 +36,7 @@ def loaded_report(*, link_to_data: bool = True) -> EvaluationReport | None:
                          icon=":material/upload_file:")
         return None
     state.start_bootstraps(report)
+    state.prefetch(source, report)
     return report
 
 
