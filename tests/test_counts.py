@@ -373,3 +373,17 @@ def test_the_cells_of_each_key_value_are_the_counts_of_its_rows(data, mode):
                 curve_from_counts(alone).at(threshold)["tp"])
             assert (part.score_min, part.score_max) == (s[rows].min(), s[rows].max())
     assert total_rows == whole.n_rows
+
+
+@given(st.lists(st.integers(0, 3_000_000), min_size=1, max_size=300), st.booleans())
+def test_distinct_codes_are_numpys_unique_whether_counted_or_sorted(values, small):
+    from metricbridge.counts import distinct_codes, value_codes
+
+    codes = np.asarray(values, dtype=np.int64) % (50 if small else 3_000_001)
+    unique, inverse = distinct_codes(codes)
+    expected_unique, expected_inverse = np.unique(codes, return_inverse=True)
+    assert np.array_equal(unique, expected_unique) and np.array_equal(inverse, expected_inverse.reshape(-1))
+    text = np.array([f"s{v % 7}" for v in values] + [None], dtype=object)
+    ranks = value_codes(text)
+    assert ranks[-1] == ranks.max()  # a missing value sorts last
+    assert np.array_equal(ranks[:-1], np.unique(text[:-1].astype(str), return_inverse=True)[1].reshape(-1))

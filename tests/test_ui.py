@@ -603,3 +603,52 @@ def test_the_segments_figures_shown_at_once_are_each_segments_own_at_the_thresho
             assert row["rows"] == part.n_rows
             for figure in ("recall", "precision", "flag_rate"):
                 assert row[figure] == pytest.approx(expected[figure], nan_ok=True), (segment, figure)
+
+
+def test_single_flight_computes_once_for_threads_that_ask_at_the_same_time():
+    import threading
+    import time
+
+    from metricbridge.ui import state
+
+    calls = []
+
+    def slow() -> int:
+        calls.append(1)
+        time.sleep(0.2)
+        return 42
+
+    key = ("test single flight", time.time())
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(state._once(key, slow))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [42] * 4 and len(calls) == 1
+
+
+def test_the_segments_page_opened_after_the_prefetch_counts_nothing_again(monkeypatch):
+    """Home starts the Segments page's pass in the background; the page then uses it: one count in all."""
+    from collections import OrderedDict
+
+    from metricbridge.ui import background, state
+
+    counted = []
+    original = state._count_segments
+
+    def spy(*args, **kwargs):
+        counted.append(args[4])  # the column
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(state, "_count_segments", spy)
+    monkeypatch.setattr(state, "_ONCE", OrderedDict())  # nothing counted by the tests before this one
+    monkeypatch.setitem(background._jobs, "prefetch", OrderedDict())
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"demo": "monitoring"})
+    at.run()
+    background.while_busy("prefetch")
+    assert len(counted) == 1
+    at = _open(at, "segments")
+    assert not at.exception
+    assert counted == [_selectbox(at, "Split the items by").value]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pandas only for to_frame/merge: counting and evaluating nev
     import pandas as pd
 
 __all__ = ["ScoreCounts", "CountingMode", "CELL_FIELDS", "RAW_SUMS", "LOG_LOSS_EPS", "flags", "log_loss_terms",
-           "ProgressCallback", "scaled_progress", "value_codes"]
+           "ProgressCallback", "scaled_progress", "value_codes", "distinct_codes"]
 
 CountingMode = Literal["exact", "binned"]
 ProgressCallback = Callable[[float, str], None]
@@ -52,6 +52,17 @@ def value_codes(values: np.ndarray) -> np.ndarray:
         except TypeError:  # text beside numbers: no order, as numpy says
             pass
     return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+def distinct_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for non-negative integer codes: by a count when they span a
+    range not much wider than their number (cells combined from a few keys), else by numpy's sort."""
+    span = int(codes.max()) + 1 if len(codes) else 0
+    if span > max(4 * len(codes), 1 << 20):
+        unique, inverse = np.unique(codes, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    present = np.bincount(codes, minlength=span) > 0
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[codes]
 
 
 def flags(scores: np.ndarray | float, threshold: float) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, flags, value_codes
+from metricbridge.counts import CELL_FIELDS, ProgressCallback, ScoreCounts, distinct_codes, flags, value_codes
 from metricbridge.curve import ThresholdCurve, cumulate, curve_from_counts, index_at, ratio
 from metricbridge.limits import DEFAULT_RESAMPLES
 from metricbridge.metrics import average_precision, average_precision_of, brier, log_loss, roc_auc, roc_auc_of
@@ -42,18 +42,19 @@ _DRAW_CHUNK = 100  # resamples drawn at a time, so progress can be reported (the
 
 # -- cells ---------------------------------------------------------------------------------------------------
 
-def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str,
-           keys: Sequence[str] | None = None) -> tuple[ScoreCounts, np.ndarray]:
+def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str, keys: Sequence[str] | None = None,
+           score_codes: np.ndarray | None = None) -> tuple[ScoreCounts, np.ndarray]:
     """Cells with their score replaced by ``group_scores`` (one per cell), merged by (score, label, keys) and
     sorted so; with each input cell's index among the merged cells. ``keys`` (default: all) are the keys kept;
-    the others are summed over."""
+    the others are summed over. ``score_codes``: the group scores' ranks when the caller knows them."""
     kept_keys = {k: v for k, v in counts.keys.items() if keys is None or k in keys}
-    codes = [np.unique(group_scores, return_inverse=True)[1], counts.labels.astype(np.int64)]
+    ranks = value_codes(group_scores) if score_codes is None else score_codes
+    codes = [ranks.astype(np.int64), counts.labels.astype(np.int64)]
     codes += [value_codes(values) for values in kept_keys.values()]
     combined = np.zeros(counts.cells, dtype=np.int64)
     for code in codes:
         combined = combined * (int(code.max()) + 1 if len(code) else 1) + code
-    unique, merged_of = np.unique(combined, return_inverse=True)
+    unique, merged_of = distinct_codes(combined)
     first = np.zeros(len(unique), dtype=np.int64)
     first[merged_of[::-1]] = np.arange(counts.cells)[::-1]  # a representative input cell of each merged one
 
@@ -112,7 +113,8 @@ def collapsed_cells(counts: ScoreCounts, threshold: float, *,
     flagged = flags(counts.scores, threshold)
     below = counts.scores[~flagged]
     low = float(below.min()) if len(below) else threshold - 1.0
-    return _group(counts, np.where(flagged, threshold, low), mode=counts.mode, keys=keys)
+    return _group(counts, np.where(flagged, threshold, low), mode=counts.mode, keys=keys,
+                  score_codes=flagged.astype(np.int64))  # the low group ranks first, below the threshold
 
 
 # -- draws ---------------------------------------------------------------------------------------------------

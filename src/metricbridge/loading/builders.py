@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from metricbridge.counts import LOG_LOSS_EPS, ProgressCallback, ScoreCounts, log_loss_terms, scaled_progress
+from metricbridge.counts import (
+    LOG_LOSS_EPS,
+    ProgressCallback,
+    ScoreCounts,
+    distinct_codes,
+    log_loss_terms,
+    scaled_progress,
+)
 from metricbridge.errors import InputError
 from metricbridge.limits import LIMITS
 
@@ -274,13 +281,7 @@ def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.nda
     code = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
         code = code * (int(column.max()) + 1 if len(column) else 1) + column
-    span = int(code.max()) + 1 if len(code) else 0
-    if span <= max(4 * len(code), 1 << 20):  # codes in a range not much wider than the rows: a count, not a sort
-        present = np.bincount(code, minlength=span) > 0
-        unique_codes = np.flatnonzero(present)
-        cell_ids = (np.cumsum(present) - 1)[code]
-    else:
-        unique_codes, cell_ids = np.unique(code, return_inverse=True)
+    unique_codes, cell_ids = distinct_codes(code)
     per_cell, rest = [], unique_codes
     for column in reversed(columns):
         radix = int(column.max()) + 1 if len(column) else 1
