@@ -283,3 +283,25 @@ def test_the_command_line_with_spark_prints_the_local_json(spark, tmp_path, caps
     assert json.loads(capsys.readouterr().out)["models"] == local
     assert main(["evaluate", str(folder), "--spark", "--json"]) == 2
     assert "--spark needs the columns named" in capsys.readouterr().err
+
+
+def test_segments_of_spark_counts_are_judged_as_the_local_files(spark):
+    """segment_report on a DataFrame's counts keyed by a column (the README's Python call) gives the local
+    path's segments, verdicts and intervals."""
+    from metricbridge.judge import decision_columns
+    from metricbridge.segments import segment_report
+
+    demo = Path(__file__).resolve().parents[1] / "data"
+    scenario = load_scenario(demo / "scenarios" / "demo_fraud.yaml")
+    criteria = load_criteria(demo / "criteria" / "demo_fraud.yaml")
+    options = {"sums": tuple(scenario.value_columns), "decisions": tuple(decision_columns(scenario))}
+    local = load_predictions(demo / "fraud_transactions.parquet", scores=["score_gbm"]).counts(
+        "score_gbm", keys=["merchant_segment"], **options)
+    remote = spark_counts(spark.read.parquet(str(demo / "fraud_transactions.parquet")), label="is_fraud",
+                          score="score_gbm", keys=["merchant_segment"], **options)
+    judged = [segment_report(c, "merchant_segment", threshold=0.6, criteria=criteria, scenario=scenario,
+                             resamples=200).to_dict() for c in (local, remote)]
+    assert judged[0]["worst"] == judged[1]["worst"]
+    for a, b in zip(judged[0]["segments"], judged[1]["segments"], strict=True):
+        assert (a["segment"], a["status"], a["rows"]) == (b["segment"], b["status"], b["rows"])
+        assert a["figures"] == pytest.approx(b["figures"], rel=1e-9, nan_ok=True)
