@@ -159,6 +159,8 @@ def test_the_segments_page_names_the_failing_segment_and_draws_its_bars(page, se
     page.get_by_text("merchant segment", exact=False).first.wait_for(timeout=60_000)
     page.get_by_text("In the 'fuel' merchant segment the model catches", exact=False).first.wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 1")
+    settle(page)
+    page.get_by_text("Share of flags that are right (precision)").first.wait_for()  # the figure picker
     page.screenshot(path=Path("/tmp/segments.png") if os.environ.get("KEEP_SHOTS") else tmp_path / "segments.png",
                     full_page=True)
 
