@@ -51,6 +51,10 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_ui as ui  # noqa: E402  (its timing of AppTest reruns, its Row and its tables)
+from bench_ui import table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results.txt"
 CACHE = Path(tempfile.gettempdir()) / "metricbridge-bench"
@@ -211,25 +215,13 @@ def timed(call: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
-def table(title: str, header: list[str], lines: list[list[str]], *, left: int = 2) -> str:
-    """A plain fixed-width table (the first ``left`` columns and the last aligned left, the others right)."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
-
-    def fmt(cells: list[str]) -> str:
-        return "  ".join(str(c).ljust(w) if i < left or i == len(cells) - 1 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    rule = "-" * max(len(fmt(header)), *(len(fmt(line)) for line in lines)) if lines else "-" * len(fmt(header))
-    return "\n".join([title, rule, fmt(header), rule, *(fmt(line) for line in lines), rule, ""])
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # 2. Core: one counting pass keyed by segment, window and labelled, then every figure the pages show
 # ----------------------------------------------------------------------------------------------------------------
 
 WINDOW_SQL = "CAST(date_trunc('week', CAST({column} AS TIMESTAMP)) AS DATE)"  # as monitor.count_windows writes it
 DRAW_COPIES = 6  # arrays of resamples x coarse cells a bootstrap holds at once (draws, weights, sums, noise...)
-HOT_SPOTS = ("_key_codes", "_fetch", "_sparse_cells", "_group_codes", "_binned_cells", "_cell_sums", "argsort",
+HOT_SPOTS = ("value_codes", "_fetch", "_sparse_cells", "_group_codes", "_binned_cells", "_cell_sums", "argsort",
              "check_decisions")
 
 
@@ -257,44 +249,6 @@ def threshold_at_flag_rate(counts: Any, flag_rate: float) -> float:
     curve = curve_from_counts(counts)
     index = min(int(np.searchsorted(curve.flag_rate, flag_rate)), len(curve.thresholds) - 1)
     return round(float(curve.thresholds[index]), 4)
-
-
-def sum_down(counts: Any, keep: Sequence[str]) -> Any:
-    """``counts`` with every key but ``keep`` summed away: the cells a pass keyed by ``keep`` alone would give
-    on the same bin edges, with no pass over the rows (codes by hashing, one sort of int64 cell codes, a bincount
-    per figure)."""
-    import pandas as pd
-
-    from metricbridge.counts import CELL_FIELDS, ScoreCounts
-
-    columns = [counts.scores, counts.labels, *(counts.keys[k] for k in keep)]
-    codes, uniques = [], []
-    for values in columns:
-        code, unique = pd.factorize(values, sort=True, use_na_sentinel=False)
-        codes.append(code.astype(np.int64))
-        uniques.append(np.asarray(unique))
-    combined = np.zeros(counts.cells, dtype=np.int64)
-    for code, unique in zip(codes, uniques, strict=True):
-        combined = combined * len(unique) + code
-    cell_codes, cell_of = np.unique(combined, return_inverse=True)
-    per_key = []
-    for unique in reversed(uniques):
-        per_key.append(unique[cell_codes % len(unique)])
-        cell_codes = cell_codes // len(unique)
-    scores, labels, *kept = per_key[::-1]
-
-    def total(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else np.bincount(cell_of, weights=values, minlength=len(scores))
-
-    raw = {name: total(counts.cell(name)) for name in CELL_FIELDS[4:]} if counts.mode == "binned" else {}
-    return ScoreCounts(
-        scores=scores, labels=labels, rows=total(counts.rows).astype(np.int64), weights=total(counts.weights),
-        **raw, score_min=counts.score_min, score_max=counts.score_max, mode=counts.mode, bins=counts.bins,
-        keys=dict(zip(keep, kept, strict=True)), sums={k: total(v) for k, v in counts.sums.items()},
-        squares={k: total(v) for k, v in counts.squares.items()},
-        crosses={k: total(v) for k, v in counts.crosses.items()},
-        cubes={k: total(v) for k, v in counts.cubes.items()},
-        weight_squares=total(counts.weight_squares), weight_cubes=total(counts.weight_cubes))
 
 
 def same_cells(a: Any, b: Any) -> bool:
@@ -333,13 +287,6 @@ def profiled(call: Callable[[], Any]) -> tuple[Any, float, dict[str, float]]:
         if label in HOT_SPOTS:
             spots[label] = spots.get(label, 0.0) + cumulative
     return result, seconds, spots
-
-
-def kept_rows(counts: Any) -> Any:
-    """The windows' cells as monitor.count_windows keeps them: a labelled window without its pending rows."""
-    from metricbridge.monitor import labelled_windows
-
-    return labelled_windows(counts)
 
 
 class Core:
@@ -466,7 +413,10 @@ def one_pass(core: Core, predictions: Any, bins: int, *, sums: tuple[str, ...], 
     core.add(section, "counts keyed by segment + window + labelled (+ rule_flag, amount sums)", seconds,
              cells=keyed.cells, counts_mb=round(size_mb, 1), peak_mb=figures["peak_rss_above_start_mb"],
              hot_spots_s=figures["hot_spots_s"])
-    kept, labelled = kept_rows(keyed)
+    from metricbridge.monitor import labelled_windows
+    from metricbridge.uncertainty import keep_keys
+
+    kept, labelled = labelled_windows(keyed)
     segments_only = keyed.select(keyed.keys["labelled"] == 1)  # the Segments page judges labelled rows
     del keyed
     core.segment_figures(section, segments_only)
@@ -477,9 +427,9 @@ def one_pass(core: Core, predictions: Any, bins: int, *, sums: tuple[str, ...], 
     core.drill_down(section, kept, labelled)
     # what a page would do with the one pass: sum its cells down to the keys the page needs
     marginal = f"summed down from the {bins:,}-bin pass"
-    by_segment, seconds = timed(lambda: sum_down(segments_only, ["segment", *decisions]))
+    by_segment, seconds = timed(lambda: keep_keys(segments_only, ["segment", *decisions]))
     core.add(marginal, "to segment (+ rule_flag), labelled rows", seconds, cells=by_segment.cells)
-    by_window, seconds = timed(lambda: sum_down(kept, ["window", "labelled", *decisions]))
+    by_window, seconds = timed(lambda: keep_keys(kept, ["window", "labelled", *decisions]))
     core.add(marginal, "to window + labelled (+ rule_flag)", seconds, cells=by_window.cells)
     core.segment_figures(marginal, by_segment)
     core.segment_report(marginal, by_segment)
@@ -624,9 +574,6 @@ def app_section(data: BenchData, threshold: float, *, moves: int, timeout: float
     ``at_once``, the pages are opened once the background passes Home starts for them have finished."""
     import os
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_ui as ui
-
     os.environ["METRICBRIDGE_DEMO_DIR"] = str(demo_folder(data))
     os.environ["METRICBRIDGE_DB"] = str(Path(tempfile.mkdtemp(prefix="mb-bench-db-")) / "bench.duckdb")
     with ui.quiet():
@@ -694,7 +641,7 @@ def core_table(core: Core) -> str:
     lines = [[step.section, step.step, "-" if step.seconds != step.seconds else f"{step.seconds:,.2f}",
               "; ".join(f"{k} {v}" for k, v in step.notes.items() if not isinstance(v, dict))[:110]]
              for step in core.steps]
-    return table("Core: seconds of each step", ["section", "step", "seconds", "found"], lines)
+    return table("Core: seconds of each step", ["section", "step", "seconds", "found"], lines, left=2)
 
 
 def parse_args(argv: Sequence[str] | None) -> Any:
@@ -744,9 +691,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             loaded = load_predictions(data.path, scores=["score"], labels_pending=True)
             threshold = threshold_at_flag_rate(loaded.counts("score"), 0.025)
         rows = app_section(data, threshold, moves=args.moves, timeout=args.timeout, at_once=args.at_once)
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        import bench_ui as ui
-
         text += ui.rows_table(f"App (AppTest, server-side ms of a rerun) at threshold {threshold:g}", rows)
         judged = [r for r in rows if r.passed is not None]
         text += f"\n{sum(1 for r in judged if r.passed)} of {len(judged)} judged rows meet their target\n"

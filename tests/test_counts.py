@@ -384,6 +384,9 @@ def test_distinct_codes_are_numpys_unique_whether_counted_or_sorted(values, smal
     expected_unique, expected_inverse = np.unique(codes, return_inverse=True)
     assert np.array_equal(unique, expected_unique) and np.array_equal(inverse, expected_inverse.reshape(-1))
     text = np.array([f"s{v % 7}" for v in values] + [None], dtype=object)
-    ranks = value_codes(text)
-    assert ranks[-1] == ranks.max()  # a missing value sorts last
-    assert np.array_equal(ranks[:-1], np.unique(text[:-1].astype(str), return_inverse=True)[1].reshape(-1))
+    ranks, found = value_codes(text)
+    assert found[-1] is None and ranks[-1] == len(found) - 1  # a missing value sorts last, as None
+    expected_found, expected_ranks = np.unique(text[:-1].astype(str), return_inverse=True)
+    assert list(found[:-1]) == list(expected_found) and np.array_equal(ranks[:-1], expected_ranks.reshape(-1))
+    mixed, found = value_codes(np.array(["b", 2, "b", None, 2.0], dtype=object))  # text beside numbers
+    assert mixed[0] == mixed[2] != mixed[1] == mixed[4] and found[mixed[3]] is None and found[mixed[0]] == "b"

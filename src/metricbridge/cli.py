@@ -82,14 +82,19 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
                         help="project database (default: $METRICBRIDGE_DB, else one in your data directory)")
 
 
-def _evaluation_options(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that evaluates a file (evaluate, report, flag)."""
-    parser.add_argument("file", type=Path, help="CSV or Parquet file of labels and scores; also a folder of Parquet "
+def _source_options(parser: argparse.ArgumentParser, holding: str) -> None:
+    """The file argument and --in-place, for every command that reads predictions."""
+    parser.add_argument("file", type=Path, help=f"CSV or Parquet file of {holding}; also a folder of Parquet "
                                                 "parts, a quoted glob ('parts/*.parquet') or DB.duckdb:TABLE, read "
                                                 "in place")
     parser.add_argument("--in-place", action="store_true",
                         help="read the file where it is, out of core, instead of loading it (automatic for "
                              f"folders, globs, DuckDB tables and files over {IN_PLACE_BYTES >> 30} GiB)")
+
+
+def _evaluation_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that evaluates a file (evaluate, report, flag)."""
+    _source_options(parser, "labels and scores")
     parser.add_argument("--label", help="label column (guessed when not given)")
     parser.add_argument("--score", action="append", default=[], metavar="COL",
                         help="score column; repeat for several models (default: every column that looks like one)")
@@ -163,12 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print one JSON object instead of a summary (one --segment: its report; several: "
                                "'segments' keyed by column)")
     watch = commands.add_parser("monitor", help="the criteria window by window, drift, estimates before labels")
-    watch.add_argument("file", type=Path, help="CSV or Parquet file of scores (labels where they have arrived); "
-                                               "also a folder of Parquet parts, a quoted glob or DB.duckdb:TABLE, "
-                                               "read in place")
-    watch.add_argument("--in-place", action="store_true",
-                       help="read the file where it is, out of core, instead of loading it (automatic for folders, "
-                            f"globs, DuckDB tables and files over {IN_PLACE_BYTES >> 30} GiB)")
+    _source_options(watch, "scores (labels where they have arrived)")
     watch.add_argument("--time", required=True, metavar="COL", help="the column of dates or timestamps")
     watch.add_argument("--window", choices=WINDOWS, default="week", help="the length of a window (default week)")
     watch.add_argument("--threshold", type=_threshold, metavar="T",
@@ -216,7 +216,6 @@ def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport
     file again. Segment columns (``--segment``) must exist and are never guessed as scores."""
     from metricbridge.criteria import load_criteria
     from metricbridge.evaluate import evaluate_predictions, scenario_columns
-    from metricbridge.loading import load_predictions
     from metricbridge.scenario import load_scenario
 
     if args.exact and args.bins:
@@ -229,12 +228,7 @@ def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport
     segments = getattr(args, "segment", None) or []
     options = {"label": args.label, "scores": args.score, "positive": args.positive, "weight": args.weight,
                "id": args.id, "drop_missing": args.drop_missing, "exclude": (*scenario_columns(scenario), *segments)}
-    if _in_place(args):
-        from metricbridge.sources import open_source
-
-        predictions: Predictions = open_source(str(args.file), **options)
-    else:
-        predictions = load_predictions(args.file, **options)
+    predictions = _predictions(args, **options)
     for column in segments:  # before any counting: a segment column the file lacks is bad input
         predictions.require_column(column, "segment")
     report = evaluate_predictions(predictions, threshold=args.threshold, mode=mode, bins=args.bins or DEFAULT_BINS,
@@ -243,6 +237,17 @@ def _evaluation(args: argparse.Namespace) -> tuple[Predictions, EvaluationReport
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return predictions, report, scenario, criteria
+
+
+def _predictions(args: argparse.Namespace, **options: Any) -> Predictions:
+    """``args.file`` read in place (out of core) or loaded, with the loader's ``options``."""
+    if _in_place(args):
+        from metricbridge.sources import open_source
+
+        return open_source(str(args.file), **options)
+    from metricbridge.loading import load_predictions
+
+    return load_predictions(args.file, **options)
 
 
 def _in_place(args: argparse.Namespace) -> bool:
@@ -403,12 +408,7 @@ def _monitor(args: argparse.Namespace) -> int:
         criteria.check(scenario)
     options = {"label": args.label, "scores": [args.score] if args.score else [], "positive": args.positive,
                "weight": args.weight}
-    if _in_place(args):  # counted where it lies; the windows and their keys are the same SQL
-        from metricbridge.sources import open_source
-
-        predictions: Predictions = open_source(str(args.file), labels_pending=True, **options)
-    else:
-        predictions = load_predictions(args.file, labels_pending=True, **options)
+    predictions = _predictions(args, labels_pending=True, **options)
     score = predictions.scores[0]
     windowed = count_windows(predictions, score, args.time, args.window,
                              sums=scenario.value_columns if scenario else (), decisions=decision_columns(scenario))

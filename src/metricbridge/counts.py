@@ -40,18 +40,34 @@ def scaled_progress(progress: ProgressCallback | None, start: float, end: float)
 LOG_LOSS_EPS = float(np.finfo(np.float64).eps)
 
 
-def value_codes(values: np.ndarray) -> np.ndarray:
-    """Each value's place among the sorted distinct values (``np.unique``'s inverse). Text (an object array) is
-    hashed by pandas, imported only then, and only its distinct values sorted: sorting every cell's text is
-    slow, and a missing value (None, NaN) sorts last instead of failing to compare."""
+def value_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes 0..k-1 of the values in the order of their sorted distinct values, and those values (what
+    ``np.unique(values, return_inverse=True)`` gives, reversed, with no sort of every row where it can be
+    helped): small integers and dates are coded by a count; text (an object array) is hashed by pandas,
+    imported only then, and only its distinct values sorted (numbers before text when both occur), with a
+    missing value (None, NaN) last as None."""
+    if values.dtype.kind in "mM" and len(values) and not np.isnat(values).any():  # dates: days apart, as numbers
+        codes, found = value_codes(values.view(np.int64))
+        return codes, found.view(values.dtype)
+    if values.dtype.kind in "biu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1 << 16:
+            found, codes = distinct_codes(values.astype(np.intp) - low)
+            return codes, (found + low).astype(values.dtype)
     if values.dtype == object:
         import pandas as pd
 
         try:
-            return np.asarray(pd.factorize(values, sort=True, use_na_sentinel=False)[0], dtype=np.intp)
-        except TypeError:  # text beside numbers: no order, as numpy says
-            pass
-    return np.unique(values, return_inverse=True)[1].reshape(-1)
+            codes, found = pd.factorize(values, sort=True)  # None and NaN coded -1
+        except TypeError:  # values pandas cannot order either
+            codes, found = pd.factorize(values)
+        uniques = np.asarray(found, dtype=object)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques = np.array([*uniques, None], dtype=object)
+        return codes.astype(np.intp), uniques
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return inverse.reshape(-1), uniques
 
 
 def distinct_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -306,12 +306,12 @@ def labelled_windows(counts: ScoreCounts, key: str = "window") -> tuple[ScoreCou
     """The windows (values of ``key``) whose labels have arrived, judged by the ``"labelled"`` key: at least
     LABELLED_SHARE of a window's rows have theirs. Returned with the counts less those windows' rows still
     waiting (an unlabelled window keeps all its rows: it is estimated from its scores)."""
-    import pandas as pd  # here: the layer's other paths load no pandas
-
-    has_label = counts.keys["labelled"] == 1
-    code, windows = pd.factorize(counts.keys[key], use_na_sentinel=False)  # hashed: dates compare slowly
-    all_rows = np.bincount(code, weights=counts.rows, minlength=len(windows))
-    labelled_rows = np.bincount(code[has_label], weights=counts.rows[has_label], minlength=len(windows))
-    complete = labelled_rows >= LABELLED_SHARE * all_rows
-    return counts.select(has_label | ~complete[code]), frozenset(np.asarray(windows, dtype=object)[complete].tolist())
+    has_label, rows = counts.keys["labelled"] == 1, counts.rows
+    in_done = np.zeros(counts.cells, dtype=bool)
+    done = []
+    for value, cells in cell_groups(counts.keys[key]).items():
+        if rows[cells][has_label[cells]].sum() >= LABELLED_SHARE * rows[cells].sum():
+            done.append(value)
+            in_done[cells] = True
+    return counts.select(has_label | ~in_done), frozenset(done)
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from metricbridge.counts import ScoreCounts
+from metricbridge.counts import ScoreCounts, value_codes
 from metricbridge.criteria import Criteria, Criterion
 from metricbridge.curve import POINT_METRICS, ThresholdCurve, curve_from_counts, index_at, ratio
 from metricbridge.errors import CriteriaError, InputError
@@ -87,24 +87,15 @@ def cell_groups(values: np.ndarray) -> dict[Any, np.ndarray]:
     """Cell indexes (ascending, so cells keep their order) of each distinct value; NaN and None are one missing
     value, keyed None."""
     values = np.asarray(values)
-    if values.dtype.kind == "O":  # hashed, not sorted: text of every cell sorts slowly, mixed types not at all
-        import pandas as pd  # here: the layer's other paths load no pandas
-
-        found, distinct = pd.factorize(values)  # None and NaN coded -1
-        missing = found < 0
-        present = np.flatnonzero(~missing)
-        codes, names = found[present], np.asarray(distinct, dtype=object).tolist()
-    else:
-        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), dtype=bool)
-        present = np.flatnonzero(~missing)
-        unique, codes = np.unique(values[present], return_inverse=True)
-        names = unique.tolist()
+    if values.dtype.kind == "f" and np.isnan(values).any():  # a missing number, as None
+        filled = values.astype(object)
+        filled[np.isnan(values)] = None
+        values = filled
+    codes, distinct = value_codes(values)
+    names = distinct.tolist()
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    groups = {names[int(codes[part[0]])]: present[part] for part in np.split(order, bounds) if len(part)}
-    if missing.any():
-        groups[None] = np.flatnonzero(missing)
-    return groups
+    return {names[int(codes[part[0]])]: part for part in np.split(order, bounds) if len(part)}
 
 
 def segment_counts(counts: ScoreCounts, key: str) -> dict[Any, ScoreCounts]:

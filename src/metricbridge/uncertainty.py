@@ -48,9 +48,9 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str, keys: Se
     sorted so; with each input cell's index among the merged cells. ``keys`` (default: all) are the keys kept;
     the others are summed over. ``score_codes``: the group scores' ranks when the caller knows them."""
     kept_keys = {k: v for k, v in counts.keys.items() if keys is None or k in keys}
-    ranks = value_codes(group_scores) if score_codes is None else score_codes
+    ranks = value_codes(group_scores)[0] if score_codes is None else score_codes
     codes = [ranks.astype(np.int64), counts.labels.astype(np.int64)]
-    codes += [value_codes(values) for values in kept_keys.values()]
+    codes += [value_codes(values)[0] for values in kept_keys.values()]
     combined = np.zeros(counts.cells, dtype=np.int64)
     for code in codes:
         combined = combined * (int(code.max()) + 1 if len(code) else 1) + code
@@ -72,6 +72,12 @@ def _group(counts: ScoreCounts, group_scores: np.ndarray, *, mode: str, keys: Se
         cubes={k: total(v) for k, v in counts.cubes.items()},
         weight_squares=None if counts.weight_squares is None else total(counts.weight_squares),
         weight_cubes=None if counts.weight_cubes is None else total(counts.weight_cubes)), merged_of
+
+
+def keep_keys(counts: ScoreCounts, keys: Sequence[str]) -> ScoreCounts:
+    """``counts`` with every key but ``keys`` summed over: the cells a count keyed by ``keys`` alone gives on
+    the same scores, with no pass over the rows."""
+    return _group(counts, counts.scores, mode=counts.mode, keys=keys)[0]
 
 
 def coarse_cells(counts: ScoreCounts, bins: int = DEFAULT_BAND_BINS, *, edges: Sequence[float] = (),

@@ -28,6 +28,7 @@ from metricbridge.counts import (
     distinct_codes,
     log_loss_terms,
     scaled_progress,
+    value_codes,
 )
 from metricbridge.errors import InputError
 from metricbridge.limits import LIMITS
@@ -240,40 +241,7 @@ def _spread_totals(w: np.ndarray | None, sums: Mapping[str, np.ndarray],
     return totals
 
 
-def _key_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes 0..k-1 of a key column in the order of its sorted distinct values, and those values.
-
-    Small integers (0/1 decisions) are coded by a count, not a sort; a missing value (None, or NaN among
-    objects) sorts last, as None.
-    """
-    if values.dtype.kind in "mM" and len(values) and not np.isnat(values).any():  # dates: days apart, as numbers
-        codes, found = _key_codes(values.view(np.int64))
-        return codes, found.view(values.dtype)
-    if values.dtype.kind in "biu" and len(values):
-        low, high = int(values.min()), int(values.max())
-        if high - low < 1 << 16:
-            shifted = values.astype(np.intp) - low
-            present = np.bincount(shifted, minlength=high - low + 1) > 0
-            code_of = np.cumsum(present) - 1
-            return code_of[shifted], (np.flatnonzero(present) + low).astype(values.dtype)
-    if values.dtype == object:
-        import pandas as pd  # here: evaluating a file without keys loads no pandas
-
-        try:  # hashing, then sorting the few distinct values: an object argsort of every row is 10x slower
-            codes, found = pd.factorize(values, sort=True)  # None and NaN coded -1
-        except TypeError:  # values that do not compare (text beside numbers): numpy says so as it always has
-            pass
-        else:
-            uniques = np.asarray(found, dtype=object)
-            if (codes < 0).any():
-                codes = np.where(codes < 0, len(uniques), codes)
-                uniques = np.array([*uniques, None], dtype=object)
-            return codes.astype(np.intp), uniques
-    uniques, inverse = np.unique(values, return_inverse=True)
-    return inverse.reshape(-1), uniques
-
-
-key_codes = _key_codes  # public for the engines' builders (metricbridge.sources): cells keyed alike
+_key_codes = key_codes = value_codes  # key_codes: for the engines' builders (metricbridge.sources), keyed alike
 
 
 def _group_codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
